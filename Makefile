@@ -1,0 +1,58 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+REFERENCE_VENV := .venv-reference
+CUTOUT_MODEL_DIR ?= models
+CUTOUT_EVAL_DIR ?= ../shared/eval
+export CUTOUT_MODEL_DIR CUTOUT_EVAL_DIR
+SAMPLE := $(CUTOUT_EVAL_DIR)/rembg-fixtures/fixtures/car-1.jpg
+
+.PHONY: setup reference-env test lint format run eval clean
+
+setup: $(VENV)/.installed $(CUTOUT_MODEL_DIR)/u2netp.onnx
+
+$(VENV)/.installed: requirements-*.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(CUTOUT_MODEL_DIR)/u2netp.onnx: scripts/fetch_model.py | $(VENV)/.installed
+	$(BIN)/python scripts/fetch_model.py --model-dir $(CUTOUT_MODEL_DIR)
+
+# pysodmetrics pins numpy<2.3.5, so the independent metric values come from their own venv.
+reference-env: $(REFERENCE_VENV)/.installed
+
+$(REFERENCE_VENV)/.installed: requirements-reference.txt
+	test -x $(REFERENCE_VENV)/bin/python || $(PYTHON) -m venv $(REFERENCE_VENV)
+	$(REFERENCE_VENV)/bin/python -m pip install --quiet -r requirements-reference.txt
+	touch $@
+
+test: setup reference-env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Until the job service lands, `make run` cuts out a sample image with the command line.
+run: setup
+	mkdir -p data
+	$(BIN)/cutout remove $(SAMPLE) -o data/sample-cutout.png
+	@echo "wrote data/sample-cutout.png; try: $(BIN)/cutout --help"
+
+eval: setup
+	$(BIN)/cutout eval $(CUTOUT_EVAL_DIR)/dev
+
+clean:
+	rm -rf $(VENV) $(REFERENCE_VENV) .pytest_cache .mypy_cache .ruff_cache
