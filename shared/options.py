@@ -1,0 +1,97 @@
+"""The processing options a job (or a `cutout` command) carries, validated in one place.
+
+The API parses form fields into `ProcessOptions`, the worker and the command line consume it;
+every rejection is an `InvalidOption` with a message naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from PIL import ImageColor
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.errors import InvalidOption
+
+Mode = Literal["cutout", "mask", "color", "image"]
+OutputFormat = Literal["png", "webp", "jpeg"]
+RGBA = tuple[int, int, int, int]
+
+
+def parse_color(value: str | tuple[int, ...] | list[int]) -> RGBA:
+    """An RGBA tuple from '#rgb', '#rrggbb(aa)', a CSS name, 'rgb(...)', 'r,g,b[,a]' or a tuple."""
+    if isinstance(value, tuple | list):
+        channels = tuple(int(v) for v in value)
+    elif "," in value and "(" not in value:
+        channels = tuple(int(part) for part in value.split(","))
+    else:
+        try:
+            channels = ImageColor.getrgb(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"unknown colour {value!r}; use #rrggbb, a name or r,g,b[,a]") from exc
+    if len(channels) not in (3, 4) or not all(0 <= c <= 255 for c in channels):
+        raise ValueError(f"colour {value!r} needs 3 or 4 channels between 0 and 255")
+    return (*channels[:3], channels[3] if len(channels) == 4 else 255)  # type: ignore[return-value]
+
+
+class ProcessOptions(BaseModel):
+    """What to produce from one image."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Mode = Field("cutout", description="cutout (RGBA), mask, color or image background")
+    bg_color: RGBA | None = Field(None, description="background colour for mode=color")
+    format: OutputFormat | None = Field(None, description="output format; default by mode")
+    quality: int = Field(90, ge=1, le=100, description="JPEG/WebP quality")
+    crop: bool = Field(False, description="crop to the subject")
+    crop_margin: float = Field(
+        0.05, ge=0, le=1, description="crop margin, fraction of subject size"
+    )
+    max_size: int | None = Field(None, ge=16, description="longest output side in pixels")
+    cleanup: bool = Field(False, description="remove specks, fill holes, smooth the boundary")
+    compat: Literal["rembg"] | None = Field(None, description="reproduce another tool's mask")
+    model: str | None = Field(None, description="model name or ONNX path; default from settings")
+
+    @field_validator("bg_color", mode="before")
+    @classmethod
+    def _parse_color(cls, value: Any) -> Any:
+        return None if value in (None, "") else parse_color(value)
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _normalise_format(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.lower().lstrip(".")
+            return "jpeg" if value == "jpg" else value
+        return value
+
+    @model_validator(mode="after")
+    def _check_combination(self) -> ProcessOptions:
+        if self.mode == "color" and self.bg_color is None:
+            raise ValueError("mode=color needs bg_color")
+        if self.mode == "cutout" and self.format == "jpeg":
+            raise ValueError("jpeg has no transparency: use png/webp, or mode=color with bg_color")
+        if self.output_format == "jpeg" and self.bg_color is not None and self.bg_color[3] < 255:
+            raise ValueError("a translucent bg_color needs png or webp, not jpeg")
+        return self
+
+    @property
+    def output_format(self) -> OutputFormat:
+        """The format to encode: the one asked for, else PNG (JPEG for opaque backgrounds)."""
+        if self.format is not None:
+            return self.format
+        opaque_background = self.mode == "image" or (
+            self.mode == "color" and self.bg_color is not None and self.bg_color[3] == 255
+        )
+        return "jpeg" if opaque_background else "png"
+
+    @classmethod
+    def parse(cls, values: dict[str, Any]) -> ProcessOptions:
+        """Validate raw values (form fields, CLI flags); every problem becomes InvalidOption."""
+        cleaned = {key: value for key, value in values.items() if value is not None}
+        try:
+            return cls.model_validate(cleaned)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "options"
+            raise InvalidOption(f"{where}: {first['msg'].removeprefix('Value error, ')}") from exc
