@@ -1,0 +1,91 @@
+"""Click options shared by the subcommands that process images (`remove`, `batch`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from PIL import Image
+
+from shared.errors import CutoutError, InvalidOption
+from shared.options import ProcessOptions
+
+PROCESSING_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+    click.option(
+        "--mode",
+        type=click.Choice(["cutout", "mask", "color", "image"]),
+        default="cutout",
+        show_default=True,
+        help="What to produce.",
+    ),
+    click.option(
+        "--bg-color", help="Background for --mode color: #rrggbb[aa], a name, or r,g,b[,a]."
+    ),
+    click.option(
+        "--bg-image",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Background picture for --mode image.",
+    ),
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["png", "webp", "jpeg", "jpg"]),
+        help="Output format (default: PNG; JPEG for opaque backgrounds).",
+    ),
+    click.option("--quality", type=int, default=90, show_default=True, help="JPEG/WebP quality."),
+    click.option("--crop", is_flag=True, help="Crop to the subject."),
+    click.option(
+        "--crop-margin",
+        type=float,
+        default=0.05,
+        show_default=True,
+        help="Margin around the cropped subject, as a fraction of its size.",
+    ),
+    click.option(
+        "--max-size", type=int, help="Longest output side in pixels (default: full size)."
+    ),
+    click.option("--cleanup", is_flag=True, help="Remove specks, fill holes, smooth the boundary."),
+    click.option(
+        "--compat", type=click.Choice(["rembg"]), help="Reproduce rembg's u2netp mask exactly."
+    ),
+    click.option("--model", help="Model name (u2netp, ...) or path to a u2net-family ONNX file."),
+]
+
+
+def processing_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a click command with every processing option."""
+    for option in reversed(PROCESSING_OPTIONS):
+        command = option(command)
+    return command
+
+
+def build_options(values: dict[str, Any], fmt: str | None = None) -> ProcessOptions:
+    """ProcessOptions from the click values; a bad combination is a usage error."""
+    fields = {key: values.get(key) for key in ProcessOptions.model_fields if key != "format"}
+    fields["format"] = fmt
+    try:
+        return ProcessOptions.parse(fields)
+    except InvalidOption as exc:
+        raise click.UsageError(exc.message) from exc
+
+
+def load_background(path: Path | None, options: ProcessOptions) -> Image.Image | None:
+    """The --bg-image picture, required by --mode image and refused otherwise."""
+    if options.mode != "image":
+        if path is not None:
+            raise click.UsageError("--bg-image goes with --mode image")
+        return None
+    if path is None:
+        raise click.UsageError("--mode image needs --bg-image")
+    try:
+        with Image.open(path) as picture:
+            return picture.convert("RGB")
+    except OSError as exc:
+        raise click.UsageError(f"--bg-image {path}: not a readable image ({exc})") from exc
+
+
+def fail(exc: CutoutError, where: Path | str) -> click.ClickException:
+    """One clear line for a CutoutError about `where`."""
+    return click.ClickException(f"{where}: {exc.code}: {exc.message}")
