@@ -35,6 +35,11 @@ class ImageTooLarge(CutoutError):
     http_status = 413
 
 
+class FileTooLarge(CutoutError):
+    code = "file_too_large"
+    http_status = 413
+
+
 class InvalidImage(CutoutError):
     code = "invalid_image"
     http_status = 422
@@ -55,3 +60,39 @@ class ModelUnavailable(CutoutError):
 class InferenceFailed(CutoutError):
     code = "inference_failed"
     http_status = 500
+
+
+class StorageUnavailable(CutoutError):
+    """The storage backend cannot be reached or failed on its side; callers may retry."""
+
+    code = "storage_unavailable"
+    http_status = 503
+
+
+class JobNotFinished(CutoutError):
+    code = "job_not_finished"
+    http_status = 409
+
+
+class QueueUnavailable(CutoutError):
+    code = "queue_unavailable"
+    http_status = 503
+
+
+# Codes that only ever appear on failed jobs (never raised in the API process).
+JOB_FAILURE_STATUS = {"worker_lost": 500, "timeout": 504}
+
+
+def http_status_for(code: str) -> int:
+    """The HTTP status that goes with an error code (500 for codes not listed anywhere)."""
+    for cls in _all_error_classes(CutoutError):
+        if cls.code == code:
+            return cls.http_status
+    return JOB_FAILURE_STATUS.get(code, 500)
+
+
+def _all_error_classes(base: type[CutoutError]) -> list[type[CutoutError]]:
+    found = []
+    for sub in base.__subclasses__():
+        found += [sub, *_all_error_classes(sub)]
+    return found

@@ -114,9 +114,12 @@ def _open(source: Source, max_megapixels: float) -> Iterator[tuple[ImageFile.Ima
         if not prefix:
             raise InvalidImage("The file is empty.")
         limit = int(max_megapixels * 1_000_000)
-        # Pillow's own decompression-bomb guard stays on behind the header check below: it
-        # warns above the limit and raises above twice the limit, also for later GIF frames.
-        Image.MAX_IMAGE_PIXELS = limit
+        # Pillow's own decompression-bomb guard stays on behind the header check below. It is
+        # process-wide state, so it is only ever raised (for a limit above its default of
+        # ~179 MP), never lowered: a small limit would leak into every later caller.
+        if Image.MAX_IMAGE_PIXELS is None:
+            raise RuntimeError("PIL.Image.MAX_IMAGE_PIXELS is None; the bomb guard must stay on")
+        Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS, limit)
         im = _open_allowed(stream, prefix, max_megapixels)
         width, height = im.size
         if width * height > limit:

@@ -16,6 +16,9 @@ from shared.errors import InvalidOption
 Mode = Literal["cutout", "mask", "color", "image"]
 OutputFormat = Literal["png", "webp", "jpeg"]
 RGBA = tuple[int, int, int, int]
+# Models a client may ask for by name (the worker's registry holds the same names; a test
+# keeps them in step). Paths to other ONNX files are for the command line only.
+MODEL_NAMES = ("u2netp", "u2net", "silueta", "isnet-general-use")
 
 
 def parse_color(value: str | tuple[int, ...] | list[int]) -> RGBA:

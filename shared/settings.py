@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 class Settings(BaseSettings):
     """Cutout's configuration; each field is read from `CUTOUT_<NAME>` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="CUTOUT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CUTOUT_", extra="ignore", populate_by_name=True)
 
     model_dir: Path = Field(
         REPO_ROOT / "models", description="Folder holding the ONNX model files."
@@ -43,6 +43,60 @@ class Settings(BaseSettings):
     png_compress_level: int = Field(
         1, ge=0, le=9, description="zlib level for PNG output (chosen from bench/encode_levels.py)."
     )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("CUTOUT_REDIS_URL", "REDIS_URL"),
+        description="Redis for the job store and the Celery broker.",
+    )
+    storage_url: str = Field(
+        "file://data/storage",
+        validation_alias=AliasChoices("CUTOUT_STORAGE_URL", "STORAGE_URL"),
+        description="Where files go: file://PATH (relative to the working directory) or "
+        "s3://BUCKET/PREFIX.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 API endpoint for MinIO/R2/others; unset = AWS."
+    )
+    s3_public_endpoint_url: str | None = Field(
+        None, description="Endpoint used in presigned links, when clients reach S3 elsewhere."
+    )
+    s3_region: str = Field("us-east-1", description="S3 region name.")
+    presigned_url_seconds: int = Field(
+        3600, gt=0, description="Lifetime of presigned result links (S3 storage)."
+    )
+    max_upload_bytes: int = Field(
+        10 * 1024 * 1024, gt=0, description="Largest upload the API accepts (413 above)."
+    )
+    job_retention_seconds: int = Field(
+        86400, gt=0, description="How long job records and their files are kept."
+    )
+    sync_wait_seconds: float = Field(
+        30.0, ge=0, description="How long /remove-bg waits for the result before answering 202."
+    )
+    max_attempts: int = Field(
+        3, ge=1, description="Deliveries of a job before a worker crash fails it (worker_lost)."
+    )
+    task_soft_time_limit: int = Field(
+        120, gt=0, description="Seconds before a job is asked to stop (fails as timed out)."
+    )
+    task_time_limit: int = Field(
+        150, gt=0, description="Seconds before a job's worker process is killed."
+    )
+    broker_visibility_timeout: int = Field(
+        600, gt=0, description="Seconds before an unacknowledged job is redelivered."
+    )
+    worker_max_tasks_per_child: int = Field(
+        200, ge=1, description="Jobs a worker child runs before it is replaced."
+    )
+    worker_max_memory_per_child_mb: int = Field(
+        450, ge=64, description="Resident MB after which a worker child is replaced."
+    )
+    heartbeat_seconds: float = Field(
+        10.0, gt=0, description="How often a worker reports that it is alive."
+    )
+    ready_heartbeat_max_age: float = Field(
+        60.0, gt=0, description="/ready fails when no worker reported for this long."
+    )
     eval_dir: Path = Field(
         REPO_ROOT.parent / "shared" / "eval",
         description="Evaluation data (benchmark images, masks, rembg fixtures).",
@@ -63,7 +117,10 @@ def settings_table() -> str:
         default = field.default
         if isinstance(default, Path):
             default = _relative_to_repo(default)
-        lines.append(f"| `{prefix}{name.upper()}` | `{default}` | {field.description} |")
+        variable = f"`{prefix}{name.upper()}`"
+        if isinstance(field.validation_alias, AliasChoices):
+            variable = " or ".join(f"`{choice}`" for choice in field.validation_alias.choices)
+        lines.append(f"| {variable} | `{default}` | {field.description} |")
     return "\n".join(lines)
 
 

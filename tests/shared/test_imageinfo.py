@@ -146,9 +146,16 @@ def test_a_huge_declared_size_is_refused_from_the_header(monkeypatch: pytest.Mon
     assert probe(data, max_megapixels=1000).megapixels == 900.0
 
 
-def test_pillow_bomb_guard_follows_the_limit() -> None:
+def test_pillow_bomb_guard_stays_on_and_is_not_bent_per_call() -> None:
+    before = Image.MAX_IMAGE_PIXELS
     probe(encoded(Image.new("RGB", (8, 8)), "PNG"), max_megapixels=3.5)
-    assert Image.MAX_IMAGE_PIXELS == 3_500_000
+    assert Image.MAX_IMAGE_PIXELS == before and before is not None
+
+
+def test_probe_refuses_to_run_with_the_bomb_guard_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    with pytest.raises(RuntimeError, match="bomb guard"):
+        probe(encoded(Image.new("RGB", (8, 8)), "PNG"), max_megapixels=3.5)
 
 
 @pytest.mark.parametrize(("orientation", "swapped"), [(1, False), (3, False), (6, True), (8, True)])

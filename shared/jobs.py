@@ -1,0 +1,243 @@
+"""The job store: one JSON record per job in Redis, with guarded status transitions.
+
+Records expire after the retention period; a sorted set remembers when, so the worker can
+delete the files of expired jobs too. Transitions run as optimistic transactions (WATCH /
+MULTI) because the API (cancel) and the worker (start, finish) touch the same record.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import redis
+
+KEY_PREFIX = "cutout:"
+EXPIRY_INDEX = f"{KEY_PREFIX}expiry"
+HEARTBEATS = f"{KEY_PREFIX}heartbeats"
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    def is_terminal(self) -> bool:
+        return self in (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
+
+
+@dataclass
+class Job:
+    """Everything a client may ask about a job; serialised whole into Redis."""
+
+    id: str
+    status: Status = Status.QUEUED
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0
+    interruptions: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    input: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    method: str | None = None
+    metrics: dict[str, Any] | None = None
+    timings_ms: dict[str, float] | None = None
+    worker: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+    error: dict[str, str] | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Job:
+        values = json.loads(text)
+        values["status"] = Status(values["status"])
+        return cls(**values)
+
+
+def new_job_id() -> str:
+    """128 random bits, URL-safe: unguessable, so the id is the capability to read a job."""
+    return secrets.token_urlsafe(16)
+
+
+class JobStore:
+    """Jobs in Redis; every method is one round trip or one optimistic transaction."""
+
+    def __init__(self, client: redis.Redis, *, retention_seconds: int) -> None:
+        self.redis = client
+        self.retention = retention_seconds
+
+    @staticmethod
+    def _key(job_id: str) -> str:
+        return f"{KEY_PREFIX}job:{job_id}"
+
+    def create(self, job: Job, *, idempotency_key: str | None = None) -> tuple[Job, bool]:
+        """Store a new job; with an idempotency key seen before, return that job instead.
+
+        Returns (job, created). The key is claimed with SET NX before the job is written, so
+        two identical requests racing each other still make one job.
+        """
+        if idempotency_key:
+            claim = f"{KEY_PREFIX}idempotency:{idempotency_key}"
+            if not self.redis.set(claim, job.id, nx=True, ex=self.retention):
+                existing = self.get(self._decode(self.redis.get(claim)) or "")
+                if existing is not None:
+                    return existing, False
+                self.redis.set(claim, job.id, ex=self.retention)
+        pipe = self.redis.pipeline()
+        pipe.set(self._key(job.id), job.to_json(), ex=self.retention)
+        pipe.zadd(EXPIRY_INDEX, {job.id: job.created_at + self.retention})
+        pipe.execute()
+        return job, True
+
+    def get(self, job_id: str) -> Job | None:
+        raw = self.redis.get(self._key(job_id))
+        return Job.from_json(raw) if raw else None
+
+    def update(self, job_id: str, change: Callable[[Job], bool]) -> Job | None:
+        """Apply `change` atomically; it returns False to leave the record as it was."""
+        key = self._key(job_id)
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if not raw:
+                        return None
+                    job = Job.from_json(raw)
+                    if not change(job):
+                        pipe.unwatch()
+                        return job
+                    job.updated_at = time.time()
+                    pipe.multi()
+                    pipe.set(key, job.to_json(), keepttl=True)
+                    pipe.execute()
+                    return job
+                except redis.WatchError:
+                    continue
+
+    def start(self, job_id: str, *, worker: str, max_attempts: int) -> Job | None:
+        """Count a delivery and mark the job processing, or failed after too many interruptions.
+
+        A job that kills its worker is redelivered (acks_late) and finds itself still
+        `processing` here: that counts as an interruption, and after `max_attempts` of them the
+        job ends `worker_lost` instead of killing workers for ever.
+        """
+
+        def change(job: Job) -> bool:
+            if job.status.is_terminal():
+                return False
+            if job.status is Status.PROCESSING:
+                job.interruptions += 1
+            if job.interruptions >= max_attempts:
+                message = f"the job was interrupted {job.interruptions} times (its worker died)"
+                _finish(job, Status.FAILED, error={"code": "worker_lost", "message": message})
+            else:
+                job.attempts += 1
+                job.status, job.started_at = Status.PROCESSING, time.time()
+                job.worker = {"name": worker}
+            return True
+
+        return self.update(job_id, change)
+
+    def requeue(self, job_id: str) -> Job | None:
+        """Put a processing job back to queued before a deliberate retry (not a crash)."""
+
+        def change(job: Job) -> bool:
+            if job.status is not Status.PROCESSING:
+                return False
+            job.status = Status.QUEUED
+            return True
+
+        return self.update(job_id, change)
+
+    def succeed(self, job_id: str, record: Callable[[Job], None]) -> Job | None:
+        """Mark a processing job succeeded after `record` fills in its results.
+
+        Returns the job as stored: still canceled if the client canceled it meanwhile.
+        """
+
+        def change(job: Job) -> bool:
+            if job.status is not Status.PROCESSING:
+                return False
+            record(job)
+            _finish(job, Status.SUCCEEDED)
+            return True
+
+        return self.update(job_id, change)
+
+    def fail(self, job_id: str, code: str, message: str, **details: Any) -> Job | None:
+        """Mark an unfinished job failed with a stable error code."""
+
+        def change(job: Job) -> bool:
+            if job.status.is_terminal():
+                return False
+            for name, value in details.items():
+                setattr(job, name, value)
+            _finish(job, Status.FAILED, error={"code": code, "message": message})
+            return True
+
+        return self.update(job_id, change)
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Cancel a queued or processing job (a processing one's result is discarded)."""
+
+        def change(job: Job) -> bool:
+            if job.status.is_terminal():
+                return False
+            _finish(job, Status.CANCELED)
+            return True
+
+        return self.update(job_id, change)
+
+    def delete(self, job_id: str) -> None:
+        self.redis.delete(self._key(job_id))
+        self.redis.zrem(EXPIRY_INDEX, job_id)
+
+    def expired_ids(self, now: float | None = None, limit: int = 100) -> list[str]:
+        """Ids whose retention has passed (their files may still need deleting)."""
+        now = time.time() if now is None else now
+        ids = self.redis.zrangebyscore(EXPIRY_INDEX, 0, now, start=0, num=limit)
+        return [self._decode(i) or "" for i in ids]
+
+    def forget_expired(self, job_id: str) -> None:
+        self.redis.zrem(EXPIRY_INDEX, job_id)
+
+    def beat(self, worker_name: str, now: float | None = None) -> None:
+        """Record that a worker is alive."""
+        self.redis.zadd(HEARTBEATS, {worker_name: time.time() if now is None else now})
+
+    def latest_heartbeat(self) -> float | None:
+        """When any worker last reported, or None if none ever did."""
+        newest = self.redis.zrevrange(HEARTBEATS, 0, 0, withscores=True)
+        return float(newest[0][1]) if newest else None
+
+    def wait(self, job_id: str, timeout: float, interval: float = 0.05) -> Job | None:
+        """Poll until the job is terminal or `timeout` passes; returns the last state seen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get(job_id)
+            if job is None or job.status.is_terminal() or time.monotonic() >= deadline:
+                return job
+            time.sleep(interval)
+
+    @staticmethod
+    def _decode(value: Any) -> str | None:
+        return value.decode() if isinstance(value, bytes) else value
+
+
+def _finish(job: Job, status: Status, error: dict[str, str] | None = None) -> None:
+    job.status, job.finished_at = status, time.time()
+    if error is not None:
+        job.error = error

@@ -1,0 +1,123 @@
+"""The Redis job store on fakeredis: creation, idempotency, transitions, expiry, heartbeats."""
+
+from __future__ import annotations
+
+import threading
+
+import fakeredis
+import pytest
+
+from shared.jobs import Job, JobStore, Status, new_job_id
+
+
+@pytest.fixture
+def store() -> JobStore:
+    return JobStore(fakeredis.FakeRedis(), retention_seconds=3600)
+
+
+def test_ids_are_unguessable_and_url_safe() -> None:
+    ids = {new_job_id() for _ in range(1000)}
+    assert len(ids) == 1000 and all(len(i) >= 22 and "/" not in i for i in ids)
+
+
+def test_create_and_read_back(store: JobStore) -> None:
+    job, created = store.create(Job(id="a", options={"mode": "mask"}))
+    assert created and store.get("a") == job and store.get("missing") is None
+    assert 3590 < store.redis.ttl("cutout:job:a") <= 3600
+
+
+def test_idempotency_key_returns_the_first_job(store: JobStore) -> None:
+    first, created = store.create(Job(id="one"), idempotency_key="k1")
+    again, created_again = store.create(Job(id="two"), idempotency_key="k1")
+    assert created and not created_again and again.id == "one" and store.get("two") is None
+
+
+def test_idempotency_key_of_an_expired_job_is_reused(store: JobStore) -> None:
+    store.create(Job(id="one"), idempotency_key="k1")
+    store.delete("one")
+    job, created = store.create(Job(id="two"), idempotency_key="k1")
+    assert created and job.id == "two"
+
+
+def test_start_counts_interruptions_and_gives_up(store: JobStore) -> None:
+    store.create(Job(id="a"))
+    for attempt in (1, 2):  # each start finds the previous one unfinished: its worker died
+        job = store.start("a", worker="w1", max_attempts=2)
+        assert job is not None and job.status is Status.PROCESSING and job.attempts == attempt
+    job = store.start("a", worker="w1", max_attempts=2)
+    assert job is not None and job.status is Status.FAILED and job.error is not None
+    assert job.error["code"] == "worker_lost" and job.interruptions == 2 and job.attempts == 2
+    assert store.start("a", worker="w1", max_attempts=2).status is Status.FAILED  # type: ignore[union-attr]
+
+
+def test_a_deliberate_retry_is_not_an_interruption(store: JobStore) -> None:
+    store.create(Job(id="a"))
+    for _ in range(5):
+        store.start("a", worker="w1", max_attempts=2)
+        store.requeue("a")
+    job = store.start("a", worker="w1", max_attempts=2)
+    assert job is not None and job.status is Status.PROCESSING and job.interruptions == 0
+    assert job.attempts == 6
+
+
+def test_succeed_only_from_processing(store: JobStore) -> None:
+    store.create(Job(id="a"))
+    assert store.succeed("a", lambda job: None).status is Status.QUEUED  # type: ignore[union-attr]
+    store.start("a", worker="w", max_attempts=3)
+    job = store.succeed("a", lambda job: setattr(job, "method", "u2netp"))
+    assert job is not None and job.status is Status.SUCCEEDED and job.method == "u2netp"
+
+
+def test_cancel_wins_over_a_late_result(store: JobStore) -> None:
+    store.create(Job(id="a"))
+    store.start("a", worker="w", max_attempts=3)
+    assert store.cancel("a").status is Status.CANCELED  # type: ignore[union-attr]
+    assert store.succeed("a", lambda job: None).status is Status.CANCELED  # type: ignore[union-attr]
+    assert store.fail("a", "x", "y").status is Status.CANCELED  # type: ignore[union-attr]
+
+
+def test_fail_records_code_and_details(store: JobStore) -> None:
+    store.create(Job(id="a"))
+    job = store.fail("a", "invalid_image", "truncated", method="u2netp")
+    assert job is not None and job.error == {"code": "invalid_image", "message": "truncated"}
+    assert job.method == "u2netp" and job.status.is_terminal()
+
+
+def test_concurrent_updates_lose_nothing(store: JobStore) -> None:
+    store.create(Job(id="a"))
+
+    def bump() -> None:
+        for _ in range(50):
+            store.update("a", lambda job: job.warnings.append("x") is None)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(store.get("a").warnings) == 200  # type: ignore[union-attr]
+
+
+def test_expired_ids_and_forgetting(store: JobStore) -> None:
+    store.create(Job(id="old", created_at=0.0))
+    store.create(Job(id="new"))
+    assert store.expired_ids() == ["old"]
+    store.forget_expired("old")
+    assert store.expired_ids() == []
+
+
+def test_heartbeats(store: JobStore) -> None:
+    assert store.latest_heartbeat() is None
+    store.beat("w1", now=100.0)
+    store.beat("w2", now=200.0)
+    assert store.latest_heartbeat() == 200.0
+
+
+def test_wait_returns_when_terminal(store: JobStore) -> None:
+    store.create(Job(id="a"))
+    timer = threading.Timer(0.1, lambda: store.fail("a", "x", "y"))
+    timer.start()
+    job = store.wait("a", timeout=5)
+    assert job is not None and job.status is Status.FAILED
+    store.create(Job(id="b"))
+    assert store.wait("b", timeout=0.1).status is Status.QUEUED  # type: ignore[union-attr]
