@@ -1,0 +1,79 @@
+"""The original service's routes, kept working on top of the queue.
+
+`/remove-bg` and `/api/remove-background` wait for the job (up to CUTOUT_SYNC_WAIT_SECONDS)
+and answer with the image; `/evaluate` answers with the metrics. A job that takes longer
+gets `202` with the job, like `POST /v1/jobs`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from api.downloads import send_output
+from api.errors import error_response
+from api.representation import job_json
+from api.services import Services, services
+from api.submission import submit
+from shared.errors import http_status_for
+from shared.jobs import Job, Status
+
+blueprint = Blueprint("compat", __name__)
+
+
+def _submit_and_wait(svc: Services, **submit_options: object) -> Job:
+    job, _ = submit(
+        svc,
+        request.form,
+        request.files,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        **submit_options,
+    )
+    return svc.store.wait(job.id, svc.settings.sync_wait_seconds) or job
+
+
+def _not_done(job: Job) -> tuple[Response, int] | None:
+    if job.status is Status.SUCCEEDED:
+        return None
+    if job.status.is_terminal():
+        error = job.error or {"code": job.status.value, "message": f"the job was {job.status}"}
+        return error_response(error["code"], error["message"], http_status_for(error["code"]))
+    body = job_json(job)
+    response = jsonify(body)
+    response.headers["Location"] = body["links"]["self"]
+    return response, 202
+
+
+def _remove_background() -> Response | tuple[Response, int]:
+    svc = services()
+    job = _submit_and_wait(svc)
+    pending = _not_done(job)
+    if pending is not None:
+        return pending
+    response = send_output(svc, job, "result", allow_redirect=False)
+    response.headers["X-Job-Id"] = job.id
+    return response
+
+
+blueprint.add_url_rule("/remove-bg", "remove_bg", _remove_background, methods=["POST"])
+blueprint.add_url_rule(
+    "/api/remove-background", "remove_background", _remove_background, methods=["POST"]
+)
+
+
+@blueprint.post("/evaluate")
+def evaluate() -> Response | tuple[Response, int]:
+    """Cut out `image` and score the mask against the ground truth `mask`."""
+    job = _submit_and_wait(services(), overrides={"mode": "mask"}, wants_truth=True)
+    pending = _not_done(job)
+    if pending is not None:
+        return pending
+    metrics = job.metrics or {}
+    return jsonify(
+        {
+            "job_id": job.id,
+            "method": job.method,
+            "metrics": metrics.get("ground_truth"),
+            "proxy": metrics.get("proxy"),
+            "timings_ms": job.timings_ms,
+        }
+    )

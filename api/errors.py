@@ -1,0 +1,40 @@
+"""One place that turns every error into `{"error": {"code", "message"}}` JSON."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from shared.errors import CutoutError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(code: str, message: str, status: int) -> tuple[Response, int]:
+    """The JSON error body every route uses."""
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map the project's errors, HTTP errors and crashes to JSON."""
+
+    @app.errorhandler(CutoutError)
+    def _cutout_error(exc: CutoutError) -> tuple[Response, int]:
+        return error_response(exc.code, exc.message, exc.http_status)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge) -> tuple[Response, int]:
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return error_response("file_too_large", f"requests are limited to {limit} bytes", 413)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        code = (exc.name or "http_error").lower().replace(" ", "_")
+        return error_response(code, exc.description or code, exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def _crash(exc: Exception) -> tuple[Response, int]:
+        log.exception("unhandled error")
+        return error_response("internal_error", "an unexpected error occurred", 500)

@@ -1,0 +1,70 @@
+"""/v1/jobs: submit, poll, download, cancel or delete."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from api.downloads import send_output
+from api.representation import job_json
+from api.services import services
+from api.submission import submit
+from shared.errors import NotFound
+from shared.jobs import Job, Status
+from shared.tasks import storage_keys
+
+blueprint = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
+
+
+def find_job(job_id: str) -> Job:
+    """The job, or a 404 that does not say whether it ever existed."""
+    job = services().store.get(job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id} (unknown, deleted or expired)")
+    return job
+
+
+@blueprint.post("")
+def create_job() -> tuple[Response, int, dict[str, str]]:
+    job, created = submit(
+        services(),
+        request.form,
+        request.files,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+    body = job_json(job)
+    headers = {"Location": body["links"]["self"]}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return jsonify(body), 202, headers
+
+
+@blueprint.get("/<job_id>")
+def get_job(job_id: str) -> Response:
+    return jsonify(job_json(find_job(job_id)))
+
+
+@blueprint.get("/<job_id>/result")
+def get_result(job_id: str) -> Response:
+    return send_output(services(), find_job(job_id), "result")
+
+
+@blueprint.get("/<job_id>/mask")
+def get_mask(job_id: str) -> Response:
+    return send_output(services(), find_job(job_id), "mask")
+
+
+@blueprint.delete("/<job_id>")
+def delete_job(job_id: str) -> Response | tuple[str, int]:
+    """Cancel a queued/processing job; delete a finished one with its files."""
+    svc = services()
+    job = find_job(job_id)
+    if not job.status.is_terminal():
+        after = svc.store.cancel(job_id)
+        if after is not None and after.status is Status.CANCELED:
+            return jsonify(job_json(after))
+        # It finished in the meantime: delete it like any finished job.
+    keys = storage_keys(job_id)
+    svc.storage.delete_prefix(keys["prefix_inputs"])
+    svc.storage.delete_prefix(keys["prefix_outputs"])
+    svc.store.delete(job_id)
+    return "", 204
