@@ -1,0 +1,62 @@
+"""The Celery app of the worker: one job at a time per child, acknowledged only when done.
+
+Start: `celery -A worker.celery_app:app worker --concurrency=1`. The parent process never
+loads the model (it is created lazily inside the child on its first job); it only sends
+heartbeats and sweeps the files of expired jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
+
+from shared.settings import get_settings
+from shared.tasks import celery_config
+from worker.services import job_store, storage
+from worker.sweeper import sweep_expired
+
+log = logging.getLogger(__name__)
+settings = get_settings()
+
+app = Celery("cutout")
+app.conf.update(
+    celery_config(settings),
+    worker_concurrency=1,
+    worker_prefetch_multiplier=1,
+    task_acks_late=True,
+    # A child killed mid-job (OOM, crash) puts the job back instead of dropping it.
+    task_reject_on_worker_lost=True,
+    worker_max_tasks_per_child=settings.worker_max_tasks_per_child,
+    worker_max_memory_per_child=settings.worker_max_memory_per_child_mb * 1024,  # KiB
+    task_soft_time_limit=settings.task_soft_time_limit,
+    task_time_limit=settings.task_time_limit,
+    worker_send_task_events=False,
+    imports=["worker.tasks"],
+)
+
+_stop = threading.Event()
+
+
+def _heartbeat_loop(name: str) -> None:
+    while not _stop.is_set():
+        try:
+            job_store().beat(name)
+            sweep_expired(job_store(), storage())
+        except Exception:  # a Redis/storage hiccup must not kill the heartbeat thread
+            log.exception("heartbeat failed; retrying in %.0f s", settings.heartbeat_seconds)
+        _stop.wait(settings.heartbeat_seconds)
+
+
+@worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    name = getattr(sender, "hostname", "worker")
+    threading.Thread(target=_heartbeat_loop, args=(name,), daemon=True, name="heartbeat").start()
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(**_: Any) -> None:
+    _stop.set()
