@@ -6,7 +6,6 @@ REFERENCE_VENV := .venv-reference
 CUTOUT_MODEL_DIR ?= models
 CUTOUT_EVAL_DIR ?= ../shared/eval
 export CUTOUT_MODEL_DIR CUTOUT_EVAL_DIR
-SAMPLE := $(CUTOUT_EVAL_DIR)/rembg-fixtures/fixtures/car-1.jpg
 
 .PHONY: setup reference-env test lint format run eval clean
 
@@ -45,11 +44,10 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Until the job service lands, `make run` cuts out a sample image with the command line.
+# `make run` starts the job service locally: redis-server, one Celery worker and the API on
+# 127.0.0.1:8000. Options: make run RUN_ARGS="--api-port 8080 --workers 2".
 run: setup
-	mkdir -p data
-	$(BIN)/cutout remove $(SAMPLE) -o data/sample-cutout.png
-	@echo "wrote data/sample-cutout.png; try: $(BIN)/cutout --help"
+	$(BIN)/python scripts/run_local.py $(RUN_ARGS)
 
 eval: setup
 	$(BIN)/cutout eval $(CUTOUT_EVAL_DIR)/dev

@@ -13,8 +13,10 @@ from PIL import Image, ImageDraw
 from shared.settings import REPO_ROOT, Settings
 from tests.onnx_models import build_model
 
-EVAL_DIR = Path(os.environ.get("CUTOUT_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval"))
-REAL_MODEL = Path(os.environ.get("CUTOUT_MODEL_DIR", REPO_ROOT / "models")) / "u2netp.onnx"
+EVAL_DIR = Path(os.environ.get("CUTOUT_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval")).resolve()
+REAL_MODEL = (
+    Path(os.environ.get("CUTOUT_MODEL_DIR", REPO_ROOT / "models")).resolve() / "u2netp.onnx"
+)
 
 
 def require_eval_data(*parts: str) -> Path:

@@ -1,0 +1,169 @@
+"""The whole service as real processes: redis-server, a Celery worker, the API under gunicorn.
+
+Storage is the local backend (a temporary folder) or S3 through moto's server on loopback.
+Requests go over real HTTP with urllib3.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import urllib3
+
+from shared.settings import REPO_ROOT
+from tests.processes import (
+    RedisProcess,
+    free_port,
+    start_process,
+    start_redis,
+    stop_process,
+    wait_until,
+)
+
+BIN = Path(sys.executable).parent
+# No retries (a test must see the first answer), but redirects are followed (S3 links).
+http = urllib3.PoolManager(
+    timeout=urllib3.Timeout(connect=2, read=60),
+    retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=3),
+)
+
+
+@dataclass
+class Stack:
+    """Running processes and how to talk to them."""
+
+    base_url: str
+    redis: RedisProcess
+    worker: Any
+    api: Any
+    folder: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def logs(self) -> str:
+        """The tail of every log, for assertion messages."""
+        parts = []
+        for name in ("worker.log", "api.log", "redis.log"):
+            path = self.folder / name
+            if path.exists():
+                parts.append(f"--- {name}\n{path.read_text(errors='replace')[-3000:]}")
+        return "\n".join(parts)
+
+    def submit(
+        self,
+        image: bytes,
+        headers: dict[str, str] | None = None,
+        route: str = "/v1/jobs",
+        **fields: Any,
+    ) -> urllib3.BaseHTTPResponse:
+        """POST a multipart form with `image` and option fields."""
+        form: dict[str, Any] = {"image": ("photo.jpg", image, "application/octet-stream")}
+        form.update(fields)
+        return http.request("POST", self.url(route), fields=form, headers=headers or {})
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return http.request("GET", self.url(f"/v1/jobs/{job_id}")).json()
+
+    def wait_for(
+        self,
+        job_id: str,
+        statuses: tuple[str, ...] = ("succeeded", "failed", "canceled"),
+        timeout: float = 120,
+    ) -> dict[str, Any]:
+        """Poll the job until its status is one of `statuses`."""
+        try:
+            return wait_until(
+                lambda: (job := self.job(job_id))["status"] in statuses and job,
+                timeout,
+                interval=0.1,
+            )
+        except TimeoutError as exc:
+            raise AssertionError(
+                f"job {self.job(job_id)} never reached {statuses}\n{self.logs()}"
+            ) from exc
+
+    def worker_children(self) -> list[psutil.Process]:
+        return psutil.Process(self.worker.pid).children(recursive=True)
+
+    def stop(self) -> None:
+        for process in (self.api, self.worker):
+            stop_process(process, timeout=15)
+        self.redis.stop()
+
+
+def _ready(stack: Stack) -> bool:
+    for name, process in (("worker", stack.worker), ("api", stack.api)):
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}\n{stack.logs()}")
+    try:
+        return http.request("GET", stack.url("/ready")).status == 200
+    except urllib3.exceptions.HTTPError:
+        return False
+
+
+def start_stack(folder: Path, model_dir: Path, **env_overrides: str) -> Stack:
+    """Start redis, one worker and the API with storage/env from `env_overrides`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    redis = start_redis(folder)
+    env = {
+        **os.environ,
+        "REDIS_URL": redis.url,
+        "STORAGE_URL": f"file://{folder / 'storage'}",
+        "CUTOUT_MODEL_DIR": str(model_dir),
+        "CUTOUT_HEARTBEAT_SECONDS": "1",
+        "CUTOUT_READY_HEARTBEAT_MAX_AGE": "30",
+        **env_overrides,
+    }
+    worker = start_process(
+        [
+            BIN / "celery",
+            "-A",
+            "worker.celery_app:app",
+            "worker",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "-n",
+            f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+        ],
+        env,
+        folder / "worker.log",
+    )
+    port = free_port()
+    api = start_process(
+        [
+            BIN / "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--chdir",
+            str(REPO_ROOT),
+            "api.wsgi:app",
+        ],
+        env,
+        folder / "api.log",
+    )
+    stack = Stack(f"http://127.0.0.1:{port}", redis, worker, api, folder, env)
+    try:
+        wait_until(lambda: _ready(stack), timeout=90, interval=0.2)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def decode_image(data: bytes) -> Any:
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data))
