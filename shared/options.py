@@ -18,7 +18,14 @@ OutputFormat = Literal["png", "webp", "jpeg"]
 RGBA = tuple[int, int, int, int]
 # Models a client may ask for by name (the worker's registry holds the same names; a test
 # keeps them in step). Paths to other ONNX files are for the command line only.
-MODEL_NAMES = ("u2netp", "u2net", "silueta", "isnet-general-use")
+MODEL_NAMES = ("u2netp", "u2netp-int8", "u2net", "silueta", "isnet-general-use")
+Preset = Literal["fast", "balanced", "best"]
+# What each preset means when the options do not say otherwise (see README, Quality).
+PRESETS: dict[str, dict[str, Any]] = {
+    "fast": {"model": "u2netp-int8", "refine_edges": False, "clean_colors": False},
+    "balanced": {"model": "u2netp", "refine_edges": False, "clean_colors": False},
+    "best": {"model": "u2netp", "refine_edges": True, "clean_colors": True},
+}
 
 
 def parse_color(value: str | tuple[int, ...] | list[int]) -> RGBA:
@@ -53,7 +60,10 @@ class ProcessOptions(BaseModel):
     max_size: int | None = Field(None, ge=16, description="longest output side in pixels")
     cleanup: bool = Field(False, description="remove specks, fill holes, smooth the boundary")
     compat: Literal["rembg"] | None = Field(None, description="reproduce another tool's mask")
-    model: str | None = Field(None, description="model name or ONNX path; default from settings")
+    preset: Preset | None = Field(None, description="fast, balanced or best; default: settings")
+    model: str | None = Field(None, description="model name or ONNX path; default: the preset's")
+    refine_edges: bool | None = Field(None, description="refine the alpha at full resolution")
+    clean_colors: bool | None = Field(None, description="estimate clean colours at soft edges")
 
     @field_validator("bg_color", mode="before")
     @classmethod
@@ -87,6 +97,19 @@ class ProcessOptions(BaseModel):
             self.mode == "color" and self.bg_color is not None and self.bg_color[3] == 255
         )
         return "jpeg" if opaque_background else "png"
+
+    def resolved(self, *, default_preset: str, default_model: str | None = None) -> ProcessOptions:
+        """A copy with every open choice made: the options' own, then the defaults, then
+        the preset's. `compat` reproduces another tool exactly: u2netp, no refinements.
+        """
+        preset = self.preset or default_preset
+        defaults = dict(PRESETS[preset])
+        if default_model is not None:
+            defaults["model"] = default_model
+        if self.compat is not None:
+            defaults.update(model=default_model or "u2netp", refine_edges=False, clean_colors=False)
+        chosen = {key: value for key, value in defaults.items() if getattr(self, key) is None}
+        return self.model_copy(update={"preset": preset, **chosen})
 
     @classmethod
     def parse(cls, values: dict[str, Any]) -> ProcessOptions:

@@ -24,9 +24,12 @@ class Settings(BaseSettings):
     model_dir: Path = Field(
         REPO_ROOT / "models", description="Folder holding the ONNX model files."
     )
-    model: str = Field(
-        "u2netp",
-        description="Default model: a registered name or a path to a u2net-family ONNX file.",
+    preset: Literal["fast", "balanced", "best"] = Field(
+        "balanced", description="Preset for jobs that name none (see README, Quality)."
+    )
+    model: str | None = Field(
+        None,
+        description="Model for jobs that name none (a name or ONNX path); unset: the preset's.",
     )
     inference_threads: int = Field(
         0, ge=0, description="Threads per inference; 0 = the CPUs this process may really use."

@@ -79,6 +79,11 @@ class Outcome:
         }
 
 
+def resolve(options: ProcessOptions, settings: Settings) -> ProcessOptions:
+    """The options with the preset's and the settings' defaults filled in."""
+    return options.resolved(default_preset=settings.preset, default_model=settings.model)
+
+
 def default_loader(settings: Settings) -> ModelLoader:
     """Load models through the process-wide session cache."""
     return functools.partial(get_model, settings=settings)
@@ -123,10 +128,11 @@ def mask_image(
     timer: StageTimer,
 ) -> Masked:
     """Decode `source` and find its full-resolution alpha (the model's, or the fallback's)."""
+    options = resolve(options, settings)
     exact_rembg = options.compat == "rembg"
     info = probe(source, max_megapixels=settings.max_megapixels)
     large = info.width * info.height > LARGE_IMAGE_PIXELS
-    model_name = options.model or settings.model
+    model_name = options.model or "u2netp"
     decoded, warnings = None, []
     try:
         model = (load_model or default_loader(settings))(model_name)
@@ -171,6 +177,7 @@ def make_picture(
 ) -> tuple[Image.Image, Outcome]:
     """The output picture for `source` (not yet encoded) and the run's outcome."""
     timer = timer or StageTimer()
+    options = resolve(options, settings)
     masked = mask_image(source, options, settings=settings, load_model=load_model, timer=timer)
     with timer.stage("metrics"):
         proxy = compute_proxy_metrics(np.asarray(masked.alpha))
