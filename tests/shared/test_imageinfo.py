@@ -13,20 +13,9 @@ from PIL import Image, ImageFile, features
 
 from shared.errors import ImageTooLarge, InvalidImage, UnsupportedImageType
 from shared.imageinfo import ImageInfo, probe
+from tests.conftest import encoded
 
 MP = 25.0
-
-
-@pytest.fixture(autouse=True)
-def _restore_bomb_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    # probe sets Pillow's global guard from its limit; keep tiny test limits out of other tests.
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
-
-
-def encoded(picture: Image.Image, fmt: str, **params: object) -> bytes:
-    buffer = io.BytesIO()
-    picture.save(buffer, fmt, **params)
-    return buffer.getvalue()
 
 
 def png_declaring(width: int, height: int) -> bytes:

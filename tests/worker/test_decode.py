@@ -13,21 +13,10 @@ import pytest
 from PIL import Image, ImageCms, ImageFile, features
 
 from shared.errors import ImageTooLarge, InvalidImage, UnsupportedImageType
+from tests.conftest import encoded
 from worker.pipeline.decode import DecodedImage, decode, split_alpha, to_srgb
 
 MP = 25.0
-
-
-@pytest.fixture(autouse=True)
-def _restore_bomb_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    # decode sets Pillow's global guard from its limit; keep tiny test limits out of other tests.
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
-
-
-def encoded(picture: Image.Image, fmt: str, **params: object) -> bytes:
-    buffer = io.BytesIO()
-    picture.save(buffer, fmt, **params)
-    return buffer.getvalue()
 
 
 def row(mode: str, values: list) -> Image.Image:
