@@ -7,7 +7,8 @@ import logging
 from typing import Any
 
 import redis
-from billiard.exceptions import SoftTimeLimitExceeded
+from billiard.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery import Task
 
 from shared.errors import StorageUnavailable
 from shared.settings import get_settings
@@ -25,7 +26,27 @@ def _backoff(retries: int) -> int:
     return min(60, 2 ** (retries + 1))
 
 
+class JobTask(Task):
+    """Makes sure no failure of the task leaves its job `processing` for ever."""
+
+    def on_failure(
+        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
+        # Celery calls this in the worker's parent after a hard time limit killed the child,
+        # and in the child for an unexpected exception; both end the job here.
+        job_id = args[0] if args else kwargs.get("job_id")
+        if job_id is None:
+            return
+        if isinstance(exc, TimeLimitExceeded):
+            limit = get_settings().task_time_limit
+            job_store().fail(job_id, "timeout", f"processing was stopped after {limit} s")
+        else:
+            log.error("job %s failed unexpectedly: %r", job_id, exc)
+            job_store().fail(job_id, "internal_error", "the worker failed unexpectedly")
+
+
 @app.task(
+    base=JobTask,
     name=PROCESS_TASK,
     bind=True,
     acks_late=True,

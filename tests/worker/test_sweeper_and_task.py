@@ -72,3 +72,15 @@ def test_a_soft_time_limit_fails_the_job_as_timeout(
     tasks.process_job.apply(args=["b"])
     job = task_env.get("b")
     assert job is not None and job.error is not None and job.error["code"] == "timeout"
+
+
+def test_a_hard_time_limit_or_a_crash_never_leaves_a_job_processing(task_env: JobStore) -> None:
+    from billiard.exceptions import TimeLimitExceeded
+
+    for job_id in ("hard", "bug"):
+        task_env.create(Job(id=job_id))
+        task_env.start(job_id, worker="w", max_attempts=3)
+    tasks.process_job.on_failure(TimeLimitExceeded(150), "t1", ["hard"], {}, None)
+    tasks.process_job.on_failure(ZeroDivisionError(), "t2", ["bug"], {}, None)
+    assert task_env.get("hard").error["code"] == "timeout"  # type: ignore[union-attr]
+    assert task_env.get("bug").error["code"] == "internal_error"  # type: ignore[union-attr]
