@@ -1,0 +1,1 @@
+"""Model specs and the inference engine behind one small interface."""

@@ -1,0 +1,115 @@
+"""One onnxruntime session per process, created on first use and reused for every image."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from shared.errors import InferenceFailed, ModelUnavailable
+from shared.settings import Settings
+from worker.models.cpu import usable_cpus
+from worker.models.spec import ModelSpec, resolve_spec
+
+log = logging.getLogger(__name__)
+FETCH_HINT = "run `make setup` (or `python scripts/fetch_model.py`) to fetch and verify it"
+
+
+def _check_file(spec: ModelSpec, path: Path) -> None:
+    if not path.is_file():
+        raise ModelUnavailable(f"model file {path} is missing: {FETCH_HINT}")
+    if spec.sha256 is None:
+        return
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != spec.sha256:
+        raise ModelUnavailable(f"model file {path} is corrupt (sha256 {digest[:12]}...): {FETCH_HINT}")
+
+
+def _providers(choice: str) -> list[str]:
+    available = ort.get_available_providers()
+    wants_cuda = choice == "cuda" or (choice == "auto" and "CUDAExecutionProvider" in available)
+    if choice == "cuda" and "CUDAExecutionProvider" not in available:
+        raise ModelUnavailable("CUTOUT_EXECUTION_PROVIDER=cuda but onnxruntime has no CUDA provider")
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if wants_cuda else ["CPUExecutionProvider"]
+
+
+def _session_options(threads: int) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    # Measured: same speed, ~200 MB less resident memory after a few runs. The arena stays
+    # on: turning it off made inference 1.6x slower.
+    options.enable_mem_pattern = False
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    return options
+
+
+class OnnxModel:
+    """A loaded u2net-family model: `predict` maps an NCHW tensor to a saliency map."""
+
+    engine = "onnxruntime"
+
+    def __init__(self, spec: ModelSpec, path: Path, *, threads: int, provider: str = "auto"):
+        _check_file(spec, path)
+        try:
+            self._session = ort.InferenceSession(
+                str(path), _session_options(threads), providers=_providers(provider)
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors on bad files
+            raise ModelUnavailable(f"model file {path} could not be loaded ({exc}): {FETCH_HINT}") from exc
+        model_input = self._session.get_inputs()[0]
+        self._input_name = model_input.name
+        self.spec = replace(spec, input_size=_static_size(model_input.shape, spec.input_size))
+        self.threads = threads
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def predict(self, tensor: np.ndarray, *, shrink_arena: bool = False) -> np.ndarray:
+        """The raw saliency map (float32, input_size) for one preprocessed NCHW tensor.
+
+        `shrink_arena` hands the activations' memory back after the run (1.5x slower), for
+        large images whose full-resolution buffers must fit beside the session.
+        """
+        run_options = ort.RunOptions()
+        if shrink_arena:
+            run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        try:
+            outputs = self._session.run(None, {self._input_name: tensor}, run_options)
+        except Exception as exc:  # onnxruntime raises untyped runtime errors
+            raise InferenceFailed(f"{self.name} failed on this image: {exc}") from exc
+        saliency = np.asarray(outputs[self.spec.output_index])[0, 0]
+        if not np.isfinite(saliency).all():
+            raise InferenceFailed(f"{self.name} returned non-finite values for this image")
+        return saliency
+
+
+def _static_size(shape: list, default: tuple[int, int]) -> tuple[int, int]:
+    height, width = shape[2], shape[3]
+    if isinstance(height, int) and isinstance(width, int):
+        return (width, height)
+    return default
+
+
+_lock = threading.Lock()
+_models: dict[str, OnnxModel] = {}
+
+
+def get_model(name_or_path: str, settings: Settings) -> OnnxModel:
+    """The process's session for this model, created once (thread-safe) and then reused."""
+    with _lock:
+        if name_or_path not in _models:
+            spec, path = resolve_spec(name_or_path, settings.model_dir)
+            threads = settings.inference_threads or usable_cpus()
+            log.info("loading %s from %s with %d threads", spec.name, path, threads)
+            _models[name_or_path] = OnnxModel(
+                spec, path, threads=threads, provider=settings.execution_provider
+            )
+        return _models[name_or_path]
