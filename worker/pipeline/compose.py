@@ -10,6 +10,7 @@ from PIL import Image, ImageChops, ImageOps
 
 from shared.errors import InvalidOption
 from shared.options import RGBA, ProcessOptions
+from worker.pipeline.foreground import estimate_foreground
 
 # A pixel counts as subject (for cropping) from half opacity up: the same cut as the metrics.
 SUBJECT_LEVEL = 128
@@ -81,6 +82,9 @@ def render(
     """The output picture for `options.mode`; `rgb` may be consumed (modified in place)."""
     if options.crop and (box := subject_box(alpha, options.crop_margin)) is not None:
         rgb, alpha = rgb.crop(box), alpha.crop(box)
+    if options.clean_colors and options.mode != "mask":
+        # After the crop: only the kept pixels are worth cleaning.
+        rgb = estimate_foreground(rgb, alpha)
     if options.mode == "mask":
         picture = alpha
     elif options.mode == "cutout":
