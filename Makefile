@@ -9,7 +9,7 @@ export CUTOUT_MODEL_DIR CUTOUT_EVAL_DIR
 
 .PHONY: setup reference-env test lint format run eval clean
 
-setup: $(VENV)/.installed $(CUTOUT_MODEL_DIR)/u2netp.onnx
+setup: $(VENV)/.installed $(CUTOUT_MODEL_DIR)/u2netp.onnx $(CUTOUT_MODEL_DIR)/u2netp-int8.onnx
 
 $(VENV)/.installed: requirements-*.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(VENV)/.installed: requirements-*.txt pyproject.toml
 
 $(CUTOUT_MODEL_DIR)/u2netp.onnx: scripts/fetch_model.py | $(VENV)/.installed
 	$(BIN)/python scripts/fetch_model.py --model-dir $(CUTOUT_MODEL_DIR)
+
+# The `fast` preset's int8 model is built here from the fp32 file, never downloaded.
+$(CUTOUT_MODEL_DIR)/u2netp-int8.onnx: $(CUTOUT_MODEL_DIR)/u2netp.onnx scripts/quantize_model.py
+	$(BIN)/python scripts/quantize_model.py --model-dir $(CUTOUT_MODEL_DIR)
 
 # pysodmetrics pins numpy<2.3.5, so the independent metric values come from their own venv.
 reference-env: $(REFERENCE_VENV)/.installed

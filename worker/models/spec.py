@@ -35,6 +35,9 @@ REGISTRY: dict[str, ModelSpec] = {
             "u2netp.onnx",
             sha256="309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8",
         ),
+        # Built here from u2netp.onnx by scripts/quantize_model.py, so there is no hash to pin:
+        # its sidecar u2netp-int8.json records the fp32 file's hash it was built from.
+        ModelSpec("u2netp-int8", "u2netp-int8.onnx"),
         ModelSpec("u2net", "u2net.onnx"),
         ModelSpec("silueta", "silueta.onnx"),
         ModelSpec(
