@@ -30,15 +30,23 @@ def _check_file(spec: ModelSpec, path: Path) -> None:
         return
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != spec.sha256:
-        raise ModelUnavailable(f"model file {path} is corrupt (sha256 {digest[:12]}...): {FETCH_HINT}")
+        raise ModelUnavailable(
+            f"model file {path} is corrupt (sha256 {digest[:12]}...): {FETCH_HINT}"
+        )
 
 
 def _providers(choice: str) -> list[str]:
     available = ort.get_available_providers()
     wants_cuda = choice == "cuda" or (choice == "auto" and "CUDAExecutionProvider" in available)
     if choice == "cuda" and "CUDAExecutionProvider" not in available:
-        raise ModelUnavailable("CUTOUT_EXECUTION_PROVIDER=cuda but onnxruntime has no CUDA provider")
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if wants_cuda else ["CPUExecutionProvider"]
+        raise ModelUnavailable(
+            "CUTOUT_EXECUTION_PROVIDER=cuda but onnxruntime has no CUDA provider"
+        )
+    return (
+        ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        if wants_cuda
+        else ["CPUExecutionProvider"]
+    )
 
 
 def _session_options(threads: int) -> ort.SessionOptions:
@@ -65,7 +73,9 @@ class OnnxModel:
                 str(path), _session_options(threads), providers=_providers(provider)
             )
         except Exception as exc:  # onnxruntime raises its own untyped errors on bad files
-            raise ModelUnavailable(f"model file {path} could not be loaded ({exc}): {FETCH_HINT}") from exc
+            raise ModelUnavailable(
+                f"model file {path} could not be loaded ({exc}): {FETCH_HINT}"
+            ) from exc
         model_input = self._session.get_inputs()[0]
         self._input_name = model_input.name
         self.spec = replace(spec, input_size=_static_size(model_input.shape, spec.input_size))
