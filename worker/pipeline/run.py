@@ -26,6 +26,7 @@ from worker.models.session import get_model
 from worker.pipeline.compose import combine_alpha, render
 from worker.pipeline.decode import DecodedImage, decode
 from worker.pipeline.encode import MEDIA_TYPES, encode
+from worker.pipeline.refine import refine_alpha
 from worker.pipeline.segment import Model, ModelLoader, full_size_mask, model_tensor, probability
 from worker.pipeline.timing import StageTimer
 
@@ -161,6 +162,10 @@ def mask_image(
             cleanup=options.cleanup,
             timer=timer,
         )
+        if options.refine_edges and not exact_rembg:
+            # After the full decode: for a large image the model's arena is handed back by now.
+            with timer.stage("refine"):
+                mask = refine_alpha(decoded.rgb, mask)
     # rembg drops the input's own transparency; everywhere else it stays transparent.
     alpha = mask if exact_rembg else combine_alpha(mask, decoded.alpha)
     return Masked(decoded, alpha, method, warnings)
