@@ -5,7 +5,7 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import numpy as np
 from shared.metrics.aggregate import DatasetScores
 from shared.metrics.ground_truth import score_mask
 from shared.metrics.masks import load_ground_truth
+from shared.metrics.matting import MattingScores, MattingSummary, score_matte, summarise_mattes
 from shared.options import ProcessOptions
 from shared.settings import Settings
 from worker.pipeline.run import mask_image
@@ -32,15 +33,31 @@ class Benchmark:
 
 @dataclass
 class BenchmarkResult:
+    """One benchmark's scores, speed and the process's peak memory once it was done."""
+
     name: str
     scores: DatasetScores
     seconds_per_image: float
     methods: dict[str, int]
+    mattes: list[MattingScores] = field(default_factory=list)
+    peak_rss_mb: float | None = None
+
+    def matting(self) -> MattingSummary:
+        """Mean matte scores (SAD, MSE, gradient error, edge-band MAE) over the images."""
+        return summarise_mattes(self.mattes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready values; matte scores sit beside the mask scores."""
+        matting = self.matting()
         return {
             **self.scores.summary().to_dict(),
+            "edge_band_mae": matting.edge_band_mae,
+            "sad": matting.sad,
+            "mse": matting.mse,
+            "grad": matting.grad,
+            "soft_ground_truth": matting.soft_ground_truth,
             "seconds_per_image": round(self.seconds_per_image, 4),
+            "peak_rss_mb": self.peak_rss_mb,
             "methods": self.methods,
         }
 
@@ -69,14 +86,21 @@ def evaluate(
 ) -> BenchmarkResult:
     """Mask every image of `benchmark` with the pipeline and score it."""
     scores, methods, seconds = DatasetScores(), dict[str, int](), 0.0
+    mattes: list[MattingScores] = []
     for image, mask_path in benchmark.pairs:
         start = time.perf_counter()
         masked = mask_image(image, options, settings=settings, timer=StageTimer())
         seconds += time.perf_counter() - start
-        scores.add(image.stem, score_mask(np.asarray(masked.alpha), load_ground_truth(mask_path)))
+        alpha, truth = np.asarray(masked.alpha), load_ground_truth(mask_path)
+        scores.add(image.stem, score_mask(alpha, truth))
+        mattes.append(score_matte(alpha, truth))
         methods[masked.method] = methods.get(masked.method, 0) + 1
         on_image()
-    return BenchmarkResult(benchmark.name, scores, seconds / max(1, len(benchmark.pairs)), methods)
+    per_image = seconds / max(1, len(benchmark.pairs))
+    # ru_maxrss only grows: this is the peak of the run so far, which this benchmark may set.
+    return BenchmarkResult(
+        benchmark.name, scores, per_image, methods, mattes, round(peak_rss_mb(), 1)
+    )
 
 
 def peak_rss_mb() -> float:

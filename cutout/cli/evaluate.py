@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cutout.cli.options import build_options
+from cutout.cli.options import PRESET_OPTION, REFINE_EDGES_OPTION, build_options
 from cutout.evaluation import BenchmarkResult, evaluate, find_benchmarks, peak_rss_mb
 from cutout.published import find_reference_file, published_u2netp
 from shared.settings import get_settings
@@ -27,50 +27,74 @@ COLUMNS = [
     ("precision", "P"),
     ("recall", "R"),
     ("accuracy", "Acc"),
+    ("edge_band_mae", "edgeMAE"),
 ]
+# Matting scores that mean something only against a soft matte (AIM-500), shown when a
+# benchmark in the run has one.
+SOFT_COLUMNS = [("mae_soft", "MAE soft"), ("sad", "SAD"), ("grad", "Grad")]
+
+
+def _cell(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
 
 
 def _table(results: list[BenchmarkResult], published: dict[str, dict[str, float]]) -> Table:
     table = Table(title="cutout eval")
-    for header in ["benchmark", "n", *(label for _, label in COLUMNS), "s/img"]:
+    soft = [c for c in SOFT_COLUMNS if any(r.matting().soft_ground_truth for r in results)]
+    labels = [label for _, label in COLUMNS + soft]
+    for header in ["benchmark", "n", *labels, "s/img", "RSS MB"]:
         table.add_column(header, justify="left" if header == "benchmark" else "right")
     for result in results:
-        summary = result.scores.summary().to_dict()
+        summary = result.to_dict()
+        is_soft = result.matting().soft_ground_truth
         table.add_row(
             result.name,
             str(summary["count"]),
-            *(f"{summary[key]:.4f}" for key, _ in COLUMNS),
+            *(_cell(summary[key], 4) for key, _ in COLUMNS),
+            *(
+                _cell(summary[key] if is_soft else None, 4 if key == "mae_soft" else 1)
+                for key, _ in soft
+            ),
             f"{result.seconds_per_image:.3f}",
+            _cell(result.peak_rss_mb, 0),
         )
         if result.name in published:
             row = published[result.name]
-            table.add_row(
-                "  published u2netp",
-                "",
-                *(f"{row[key]:.3f}" if key in row else "" for key, _ in COLUMNS),
-                "",
-                style="dim",
-            )
+            cells = [_cell(row.get(key), 3) for key, _ in COLUMNS + soft]
+            table.add_row("  published u2netp", "", *cells, "", "", style="dim")
     return table
 
 
 @click.command(name="eval")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--compat", type=click.Choice(["rembg"]), help="Score rembg's exact u2netp mask.")
-@click.option("--model", help="Model name or ONNX path (default: settings).")
+@PRESET_OPTION
+@click.option("--model", help="Model name or ONNX path (default: the preset's).")
+@REFINE_EDGES_OPTION
 @click.option("--cleanup", is_flag=True, help="Apply the mask clean-up before scoring.")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N images per benchmark.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def evaluate_command(
     folder: Path,
     compat: str | None,
+    preset: str | None,
     model: str | None,
+    refine_edges: bool | None,
     cleanup: bool,
     limit: int | None,
     as_json: bool,
 ) -> None:
     """Score the pipeline on FOLDER (images/ + masks/, or one such folder per benchmark)."""
-    options = build_options({"mode": "mask", "compat": compat, "model": model, "cleanup": cleanup})
+    options = build_options(
+        {
+            "mode": "mask",
+            "compat": compat,
+            "preset": preset,
+            "model": model,
+            "refine_edges": refine_edges,
+            "cleanup": cleanup,
+        }
+    )
     benchmarks = [b for b in find_benchmarks(folder, limit) if b.pairs]
     if not benchmarks:
         raise click.UsageError(f"{folder} holds no images/ + masks/ pairs")
@@ -104,6 +128,6 @@ def evaluate_command(
             )
         )
         return
-    # Fourteen columns do not fit 80; a pipe or CI log gets the full width rather than "0.…".
-    Console(width=max(Console().width, 150)).print(_table(results, published))
+    # Up to twenty columns do not fit 80; a pipe or CI log gets the full width, not "0.…".
+    Console(width=max(Console().width, 200)).print(_table(results, published))
     click.echo(f"peak resident memory: {peak_rss_mb():.0f} MB")

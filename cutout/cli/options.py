@@ -12,7 +12,23 @@ from PIL import Image
 from shared.errors import CutoutError, InvalidOption
 from shared.options import ProcessOptions
 
-PROCESSING_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+# Shared with `cutout eval`, which scores the same presets.
+PRESET_OPTION: Decorator = click.option(
+    "--preset",
+    type=click.Choice(["fast", "balanced", "best"]),
+    help="fast (int8), balanced (fp32) or best (fp32 + edge refinement + clean colours); "
+    "default: CUTOUT_PRESET.",
+)
+REFINE_EDGES_OPTION: Decorator = click.option(
+    "--refine-edges/--no-refine-edges",
+    default=None,
+    help="Refine the alpha at full resolution (default: the preset's).",
+)
+
+PROCESSING_OPTIONS: list[Decorator] = [
+    PRESET_OPTION,
     click.option(
         "--mode",
         type=click.Choice(["cutout", "mask", "color", "image"]),
@@ -47,10 +63,21 @@ PROCESSING_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         "--max-size", type=int, help="Longest output side in pixels (default: full size)."
     ),
     click.option("--cleanup", is_flag=True, help="Remove specks, fill holes, smooth the boundary."),
+    REFINE_EDGES_OPTION,
+    click.option(
+        "--clean-colors/--no-clean-colors",
+        default=None,
+        help="Estimate the subject's own colour at soft edges, no old-background halo "
+        "(default: the preset's).",
+    ),
     click.option(
         "--compat", type=click.Choice(["rembg"]), help="Reproduce rembg's u2netp mask exactly."
     ),
-    click.option("--model", help="Model name (u2netp, ...) or path to a u2net-family ONNX file."),
+    click.option(
+        "--model",
+        help="Model name (u2netp, u2netp-int8, ...) or path to a u2net-family ONNX file; "
+        "default: the preset's.",
+    ),
 ]
 
 

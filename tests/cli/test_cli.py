@@ -147,3 +147,23 @@ def test_eval_scores_a_benchmark_folder(tmp_path: Path) -> None:
 def test_eval_of_an_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
     result = _invoke("eval", tmp_path)
     assert result.exit_code == 2 and "no images/ + masks/ pairs" in result.output
+
+
+@pytest.mark.parametrize(
+    ("flags", "refined"),
+    [
+        ([], False),
+        (["--preset", "fast"], False),
+        (["--preset", "best"], True),
+        (["--preset", "best", "--no-refine-edges"], False),
+        (["--preset", "balanced", "--refine-edges"], True),
+    ],
+)
+def test_preset_and_refine_flags_decide_the_refine_stage(
+    tmp_path: Path, flags: list[str], refined: bool
+) -> None:
+    photo = tmp_path / "large.jpg"  # refinement only runs once the mask is really upscaled
+    photo.write_bytes(encoded(subject_photo(800, 600)))
+    result = _invoke("remove", photo, "-o", tmp_path / "out.png", "--json", *flags)
+    assert result.exit_code == 0, result.output
+    assert ("refine" in json.loads(result.output)["timings_ms"]) is refined
