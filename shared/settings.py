@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     max_megapixels: float = Field(
         25.0, gt=0, description="Largest input accepted, checked from the header before decoding."
     )
+    memory_constrained: bool | None = Field(
+        None,
+        validation_alias=AliasChoices("CUTOUT_MEMORY_CONSTRAINED", "MEMORY_CONSTRAINED"),
+        description="Worker: derive the largest input and default preset from the cgroup "
+        "memory limit; unset = when a limit exists, true = also without one (512 MB), "
+        "false = never.",
+    )
     fallback: bool = Field(
         True, description="Use the OpenCV GrabCut fallback when the model cannot load or fails."
     )

@@ -16,11 +16,13 @@ from celery.signals import worker_ready, worker_shutdown
 
 from shared.settings import get_settings
 from shared.tasks import celery_config
-from worker.services import job_store, storage
+from worker.services import job_store, storage, worker_budget
 from worker.sweeper import sweep_expired
 
 log = logging.getLogger(__name__)
 settings = get_settings()
+# Read once in the parent, before the pool forks: every child inherits the same budget.
+budget = worker_budget()
 
 app = Celery("cutout")
 app.conf.update(
@@ -54,6 +56,7 @@ def _heartbeat_loop(name: str) -> None:
 @worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     name = getattr(sender, "hostname", "worker")
+    log.info("%s: %s", name, budget.describe())
     threading.Thread(target=_heartbeat_loop, args=(name,), daemon=True, name="heartbeat").start()
 
 

@@ -15,7 +15,7 @@ from shared.settings import get_settings
 from shared.tasks import PROCESS_TASK
 from worker.celery_app import app
 from worker.jobrunner import run_job
-from worker.services import job_store, storage
+from worker.services import job_settings, job_store, storage
 
 log = logging.getLogger(__name__)
 TRANSIENT = (StorageUnavailable, redis.ConnectionError, redis.TimeoutError)
@@ -60,7 +60,7 @@ def process_job(self: Any, job_id: str) -> None:
             job_id,
             store=job_store(),
             storage=storage(),
-            settings=get_settings(),
+            settings=job_settings(),
             worker_name=self.request.hostname or "worker",
         )
     except SoftTimeLimitExceeded:

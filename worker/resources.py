@@ -1,0 +1,181 @@
+"""What this worker may use (its cgroup memory limit and CPUs) and what that lets it accept.
+
+The worker reads its real memory limit at start, logs it, and derives from it the largest
+input it takes and the default preset, so a small container refuses an image it cannot hold
+up front (`image_too_large`) instead of being OOM-killed half-way. Explicit settings
+(`CUTOUT_PRESET`, `CUTOUT_MAX_MEGAPIXELS`) always win; `MEMORY_CONSTRAINED=false` turns the
+derivation off, `=true` turns it on even where no limit can be read (then 512 MB is assumed).
+
+Like worker/models/cpu.py this reads the cgroup files itself: psutil reports the host's
+memory, not the container's limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from shared.settings import Settings
+from worker.models.cpu import CGROUP_ROOT, cgroup_cpu_quota, usable_cpus
+
+log = logging.getLogger(__name__)
+
+ASSUMED_CONSTRAINED_BYTES = 512 * 1024 * 1024
+# cgroup v1 reports "no limit" as a page-rounded 2**63-1.
+UNLIMITED_V1 = 1 << 60
+# Kept free for the Celery parent's own pages, the page cache and allocator slack.
+HEADROOM_FRACTION = 0.10
+
+# Peak resident memory of the worker while the model runs, per preset, and of the
+# full-resolution stages after it (a base plus a cost per megapixel), from `cutout remove`
+# under /usr/bin/time at 1024 px, 12 MP and 25 MP (README, Speed and memory).
+MODEL_PHASE_PEAK_MB = {"fast": 280, "balanced": 420, "best": 460}
+FULL_RESOLUTION_BASE_MB = 190
+FULL_RESOLUTION_MB_PER_MEGAPIXEL = 6.0
+PRESETS_BY_COST = ["best", "balanced", "fast"]
+
+
+def _own_cgroup(controller: str, proc_cgroup: Path) -> str | None:
+    """This process's cgroup path for a v1 controller, or the v2 path ("" controller)."""
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return path
+    return None
+
+
+def _read_limit(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    if text == "max":
+        return None
+    try:
+        limit = int(text)
+    except ValueError:
+        return None
+    return None if limit >= UNLIMITED_V1 else limit
+
+
+def cgroup_memory_limit(
+    root: Path = CGROUP_ROOT, proc_cgroup: Path = Path("/proc/self/cgroup")
+) -> int | None:
+    """The memory limit in bytes of this process's cgroup (v2 or v1), or None when unlimited.
+
+    Inside a container the cgroup namespace makes its own group the root; on a host (or in a
+    group made by a benchmark) /proc/self/cgroup names the group, so both places are read.
+    """
+    candidates = []
+    v2 = _own_cgroup("", proc_cgroup)
+    if v2 is not None:
+        candidates.append(root / v2.lstrip("/") / "memory.max")
+    v1 = _own_cgroup("memory", proc_cgroup)
+    if v1 is not None:
+        candidates.append(root / "memory" / v1.lstrip("/") / "memory.limit_in_bytes")
+    candidates += [root / "memory.max", root / "memory" / "memory.limit_in_bytes"]
+    limits = [limit for limit in map(_read_limit, candidates) if limit is not None]
+    return min(limits) if limits else None
+
+
+@dataclass(frozen=True)
+class WorkerBudget:
+    """The limits read at start and what they allow."""
+
+    memory_limit_bytes: int | None
+    cpu_quota: float | None
+    cpus: int
+    constrained: bool
+    max_megapixels: float
+    preset: str
+    reason: str
+
+    def describe(self) -> str:
+        memory = (
+            "none" if self.memory_limit_bytes is None else f"{self.memory_limit_bytes >> 20} MB"
+        )
+        quota = "none" if self.cpu_quota is None else f"{self.cpu_quota:g}"
+        return (
+            f"memory limit {memory}, CPU quota {quota}, {self.cpus} usable CPUs; "
+            f"accepting up to {self.max_megapixels:g} MP, default preset {self.preset} "
+            f"({self.reason})"
+        )
+
+
+def _largest_input(usable_mb: float) -> float:
+    megapixels = (usable_mb - FULL_RESOLUTION_BASE_MB) / FULL_RESOLUTION_MB_PER_MEGAPIXEL
+    return max(1.0, math.floor(megapixels * 2) / 2)
+
+
+def _fitting_preset(wanted: str, usable_mb: float) -> str:
+    """The wanted preset, or the next cheaper one whose model phase fits."""
+    for preset in PRESETS_BY_COST[PRESETS_BY_COST.index(wanted) :]:
+        if MODEL_PHASE_PEAK_MB[preset] <= usable_mb:
+            return preset
+    return "fast"
+
+
+def derive_budget(
+    settings: Settings, memory_limit_bytes: int | None, cpu_quota: float | None, cpus: int
+) -> WorkerBudget:
+    """The largest input and default preset this worker can afford under its limits."""
+    explicit = settings.model_fields_set
+    budget = WorkerBudget(
+        memory_limit_bytes=memory_limit_bytes,
+        cpu_quota=cpu_quota,
+        cpus=cpus,
+        constrained=False,
+        max_megapixels=settings.max_megapixels,
+        preset=settings.preset,
+        reason="settings as given",
+    )
+    if settings.memory_constrained is False:
+        return budget
+    limit = memory_limit_bytes
+    if limit is None:
+        if not settings.memory_constrained:
+            return replace(budget, reason="no memory limit found")
+        limit = ASSUMED_CONSTRAINED_BYTES
+    usable_mb = (limit >> 20) * (1 - HEADROOM_FRACTION)
+    preset: str = settings.preset
+    if "preset" not in explicit:
+        preset = "fast" if settings.memory_constrained else _fitting_preset(preset, usable_mb)
+    max_megapixels = settings.max_megapixels
+    if "max_megapixels" not in explicit:
+        max_megapixels = min(max_megapixels, _largest_input(usable_mb))
+    if MODEL_PHASE_PEAK_MB[preset] > usable_mb:
+        log.warning(
+            "a %d MB memory limit is below what the %s preset needs (about %d MB): "
+            "jobs may be killed",
+            limit >> 20,
+            preset,
+            MODEL_PHASE_PEAK_MB[preset] / (1 - HEADROOM_FRACTION),
+        )
+    return WorkerBudget(
+        memory_limit_bytes=memory_limit_bytes,
+        cpu_quota=cpu_quota,
+        cpus=cpus,
+        constrained=True,
+        max_megapixels=max_megapixels,
+        preset=preset,
+        reason=f"derived from {limit >> 20} MB"
+        + (" (MEMORY_CONSTRAINED)" if settings.memory_constrained else ""),
+    )
+
+
+def read_budget(settings: Settings) -> WorkerBudget:
+    """The budget for this process's real limits."""
+    return derive_budget(settings, cgroup_memory_limit(), cgroup_cpu_quota(), usable_cpus())
+
+
+def budgeted(settings: Settings, budget: WorkerBudget) -> Settings:
+    """The settings with the budget's input limit and default preset applied."""
+    return settings.model_copy(
+        update={"max_megapixels": budget.max_megapixels, "preset": budget.preset}
+    )
