@@ -22,11 +22,18 @@ def parse_options(form: MultiDict[str, str], overrides: dict[str, Any]) -> Proce
     return options
 
 
+def _accepted_megapixels(svc: Services) -> float:
+    """The API's limit, lowered to what the live workers' memory allows when they say."""
+    workers = svc.store.workers_max_megapixels(svc.settings.ready_heartbeat_max_age)
+    limit = svc.settings.max_megapixels
+    return limit if workers is None else min(limit, workers)
+
+
 def _uploads(
     svc: Services, files: MultiDict[str, FileStorage], options: ProcessOptions, wants_truth: bool
 ) -> dict[str, Upload]:
     limits = {
-        "max_megapixels": svc.settings.max_megapixels,
+        "max_megapixels": _accepted_megapixels(svc),
         "max_bytes": svc.settings.max_upload_bytes,
     }
     found = {"original": read_image(files, "image", **limits)}

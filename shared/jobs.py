@@ -20,6 +20,8 @@ import redis
 KEY_PREFIX = "cutout:"
 EXPIRY_INDEX = f"{KEY_PREFIX}expiry"
 HEARTBEATS = f"{KEY_PREFIX}heartbeats"
+# The largest input (megapixels) each worker's memory allows, published with its heartbeat.
+WORKER_MAX_MEGAPIXELS = f"{KEY_PREFIX}worker-max-megapixels"
 
 
 class Status(StrEnum):
@@ -214,9 +216,25 @@ class JobStore:
     def forget_expired(self, job_id: str) -> None:
         self.redis.zrem(EXPIRY_INDEX, job_id)
 
-    def beat(self, worker_name: str, now: float | None = None) -> None:
-        """Record that a worker is alive."""
+    def beat(
+        self, worker_name: str, now: float | None = None, max_megapixels: float | None = None
+    ) -> None:
+        """Record that a worker is alive, and the largest input its memory allows."""
         self.redis.zadd(HEARTBEATS, {worker_name: time.time() if now is None else now})
+        if max_megapixels is not None:
+            self.redis.hset(WORKER_MAX_MEGAPIXELS, worker_name, max_megapixels)
+
+    def workers_max_megapixels(self, max_age: float, now: float | None = None) -> float | None:
+        """The largest input any worker alive in the last `max_age` s accepts (None: unknown).
+
+        The API refuses bigger uploads up front instead of queueing a job no worker can hold.
+        """
+        now = time.time() if now is None else now
+        alive = self.redis.zrangebyscore(HEARTBEATS, now - max_age, "+inf")
+        if not alive:
+            return None
+        limits = [v for v in self.redis.hmget(WORKER_MAX_MEGAPIXELS, alive) if v is not None]
+        return max(float(v) for v in limits) if limits else None
 
     def latest_heartbeat(self) -> float | None:
         """When any worker last reported, or None if none ever did."""

@@ -46,7 +46,7 @@ _stop = threading.Event()
 def _heartbeat_loop(name: str) -> None:
     while not _stop.is_set():
         try:
-            job_store().beat(name)
+            job_store().beat(name, max_megapixels=budget.max_megapixels)
             sweep_expired(job_store(), storage())
         except Exception:  # a Redis/storage hiccup must not kill the heartbeat thread
             log.exception("heartbeat failed; retrying in %.0f s", settings.heartbeat_seconds)

@@ -90,6 +90,14 @@ def test_megapixels_are_checked_from_the_header(api: Api) -> None:
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "image_too_large"
 
 
+def test_a_limit_published_by_the_live_workers_is_applied_up_front(api: Api) -> None:
+    picture = encoded(subject_photo(600, 400))  # 0.24 MP: under the API's own 1.0
+    api.store.beat("small-worker", max_megapixels=0.2)
+    response = _post(api, _form(picture))
+    assert response.status_code == 413 and response.get_json()["error"]["code"] == "image_too_large"
+    assert "0.2 megapixels" in response.get_json()["error"]["message"] and api.queue.sent == []
+
+
 def test_file_size_limit(api: Api) -> None:
     noisy = encoded(subject_photo(600, 400), "PNG", compress_level=0)
     response = _post(api, _form(noisy))
