@@ -230,7 +230,10 @@ class JobStore:
         The API refuses bigger uploads up front instead of queueing a job no worker can hold.
         """
         now = time.time() if now is None else now
-        alive = self.redis.zrangebyscore(HEARTBEATS, now - max_age, "+inf")
+        alive: list[str] = [
+            str(self._decode(w))
+            for w in self.redis.zrangebyscore(HEARTBEATS, now - max_age, "+inf")
+        ]
         if not alive:
             return None
         limits = [v for v in self.redis.hmget(WORKER_MAX_MEGAPIXELS, alive) if v is not None]
