@@ -12,11 +12,13 @@ import threading
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
+from shared.errors import CutoutError
+from shared.options import ProcessOptions
 from shared.settings import get_settings
 from shared.tasks import celery_config
-from worker.services import job_store, storage, worker_budget
+from worker.services import job_settings, job_store, storage, worker_budget
 from worker.sweeper import sweep_expired
 
 log = logging.getLogger(__name__)
@@ -63,3 +65,24 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
 @worker_shutdown.connect
 def _stop_heartbeat(**_: Any) -> None:
     _stop.set()
+
+
+def _load_default_model() -> None:
+    # Imported here: the parent never loads onnxruntime/OpenVINO sessions itself.
+    from worker.models.session import get_model
+    from worker.pipeline.run import resolve
+
+    settings = job_settings()
+    model = resolve(ProcessOptions(), settings).model
+    try:
+        get_model(str(model), settings)
+    except CutoutError as exc:  # the first job reports it (and falls back); not fatal here
+        log.warning("could not preload %s: %s", model, exc.message)
+
+
+@worker_process_init.connect
+def _preload_model(**_: Any) -> None:
+    # Each new child loads the default preset's model while it waits for its first job, so
+    # cold start and child recycling do not add the load to a job. In a thread: Celery kills
+    # a child whose init takes over 4 s, and a first job simply waits on the session lock.
+    threading.Thread(target=_load_default_model, daemon=True, name="preload").start()

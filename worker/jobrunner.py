@@ -86,7 +86,8 @@ def _store_outputs(
         with timer.stage("store"):
             storage.put(result_key, spool, content_type=MEDIA_TYPES[fmt])
     mask_file = io.BytesIO()
-    outcome.mask.save(mask_file, "PNG", compress_level=settings.png_compress_level)
+    with timer.stage("encode"):
+        outcome.mask.save(mask_file, "PNG", compress_level=settings.png_compress_level)
     with timer.stage("store"):
         storage.put(keys["mask"], mask_file.getvalue(), content_type="image/png")
     return {

@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 import urllib3
 
+from scripts.run_local import WORKER_OPTIONS
 from shared.settings import REPO_ROOT
 from tests.processes import (
     RedisProcess,
@@ -129,8 +130,7 @@ def start_stack(folder: Path, model_dir: Path, **env_overrides: str) -> Stack:
             "-A",
             "worker.celery_app:app",
             "worker",
-            "--concurrency=1",
-            "--loglevel=INFO",
+            *WORKER_OPTIONS,
             "-n",
             f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
         ],
