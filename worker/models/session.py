@@ -1,8 +1,7 @@
-"""One onnxruntime session per process, created on first use and reused for every image."""
+"""The onnxruntime engine, and the process-wide cache of loaded models of either engine."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from dataclasses import replace
@@ -14,25 +13,13 @@ import onnxruntime as ort
 from shared.errors import InferenceFailed, ModelUnavailable
 from shared.settings import Settings
 from worker.models.cpu import usable_cpus
+from worker.models.engine_choice import Engine, choose_engine
+from worker.models.modelfile import FETCH_HINT, check_file
+from worker.models.openvino_engine import OpenVinoModel
 from worker.models.spec import ModelSpec, resolve_spec
 
 log = logging.getLogger(__name__)
-FETCH_HINT = (
-    "run `make setup`: it fetches and verifies u2netp.onnx (scripts/fetch_model.py) and builds "
-    "u2netp-int8.onnx from it (scripts/quantize_model.py)"
-)
-
-
-def _check_file(spec: ModelSpec, path: Path) -> None:
-    if not path.is_file():
-        raise ModelUnavailable(f"model file {path} is missing: {FETCH_HINT}")
-    if spec.sha256 is None:
-        return
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != spec.sha256:
-        raise ModelUnavailable(
-            f"model file {path} is corrupt (sha256 {digest[:12]}...): {FETCH_HINT}"
-        )
+OPENVINO_CACHE = ".ov-cache"
 
 
 def _providers(choice: str) -> list[str]:
@@ -67,7 +54,7 @@ class OnnxModel:
     engine = "onnxruntime"
 
     def __init__(self, spec: ModelSpec, path: Path, *, threads: int, provider: str = "auto"):
-        _check_file(spec, path)
+        check_file(spec, path)
         try:
             self._session = ort.InferenceSession(
                 str(path), _session_options(threads), providers=_providers(provider)
@@ -112,17 +99,26 @@ def _static_size(shape: list, default: tuple[int, int]) -> tuple[int, int]:
 
 
 _lock = threading.Lock()
-_models: dict[str, OnnxModel] = {}
+_models: dict[tuple[str, Engine], OnnxModel | OpenVinoModel] = {}
 
 
-def get_model(name_or_path: str, settings: Settings) -> OnnxModel:
-    """The process's session for this model, created once (thread-safe) and then reused."""
+def get_model(name_or_path: str, settings: Settings) -> OnnxModel | OpenVinoModel:
+    """The process's loaded model on its engine, created once (thread-safe) and then reused."""
     with _lock:
-        if name_or_path not in _models:
-            spec, path = resolve_spec(name_or_path, settings.model_dir)
+        spec, path = resolve_spec(name_or_path, settings.model_dir)
+        engine = choose_engine(spec.name, settings)
+        key = (name_or_path, engine)
+        if key not in _models:
             threads = settings.inference_threads or usable_cpus()
-            log.info("loading %s from %s with %d threads", spec.name, path, threads)
-            _models[name_or_path] = OnnxModel(
-                spec, path, threads=threads, provider=settings.execution_provider
-            )
-        return _models[name_or_path]
+            log.info("loading %s from %s on %s, %d threads", spec.name, path, engine, threads)
+            _models[key] = _load(engine, spec, path, threads, settings)
+        return _models[key]
+
+
+def _load(
+    engine: Engine, spec: ModelSpec, path: Path, threads: int, settings: Settings
+) -> OnnxModel | OpenVinoModel:
+    if engine == "openvino":
+        cache_dir = settings.openvino_cache_dir or settings.model_dir / OPENVINO_CACHE
+        return OpenVinoModel(spec, path, threads=threads, cache_dir=cache_dir)
+    return OnnxModel(spec, path, threads=threads, provider=settings.execution_provider)
