@@ -17,8 +17,10 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from shared.options import PRESETS
 from shared.settings import Settings
 from worker.models.cpu import CGROUP_ROOT, cgroup_cpu_quota, usable_cpus
+from worker.models.engine_choice import choose_engine
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +30,20 @@ UNLIMITED_V1 = 1 << 60
 # Kept free for the Celery parent's own pages, the page cache and allocator slack.
 HEADROOM_FRACTION = 0.10
 
-# Peak resident memory of the worker while the model runs, per preset, and of the
-# full-resolution stages after it (a base plus a cost per megapixel), from `cutout remove`
-# under /usr/bin/time at 1024 px, 12 MP and 25 MP (README, Speed and memory).
-MODEL_PHASE_PEAK_MB = {"fast": 280, "balanced": 420, "best": 460}
-FULL_RESOLUTION_BASE_MB = 190
-FULL_RESOLUTION_MB_PER_MEGAPIXEL = 6.0
+# Peak memory of the whole worker (parent + child, anonymous pages as its memory cgroup counts
+# them) for a 1024 px and a 25 MP JPEG with full-resolution PNG output, per engine and preset:
+# `python -m bench.memory` (bench/results/memory.json). Between and beyond the two sizes the
+# peak is taken as linear in megapixels. onnxruntime hands its arena back before the
+# full-resolution stages of large images, hence its flat line.
+MEASURED_PEAK_MB: dict[tuple[str, str], tuple[float, float]] = {
+    ("openvino", "fast"): (202, 362),
+    ("openvino", "balanced"): (255, 438),
+    ("openvino", "best"): (291, 444),
+    ("onnxruntime", "fast"): (240, 305),
+    ("onnxruntime", "balanced"): (384, 380),
+    ("onnxruntime", "best"): (421, 378),
+}
+MEASURED_MEGAPIXELS = (1024 * 768 / 1e6, 6124 * 4082 / 1e6)
 PRESETS_BY_COST = ["best", "balanced", "fast"]
 
 
@@ -91,6 +101,7 @@ class WorkerBudget:
     memory_limit_bytes: int | None
     cpu_quota: float | None
     cpus: int
+    engine: str
     constrained: bool
     max_megapixels: float
     preset: str
@@ -104,25 +115,41 @@ class WorkerBudget:
         return (
             f"memory limit {memory}, CPU quota {quota}, {self.cpus} usable CPUs; "
             f"accepting up to {self.max_megapixels:g} MP, default preset {self.preset} "
-            f"({self.reason})"
+            f"on {self.engine} ({self.reason})"
         )
 
 
-def _largest_input(usable_mb: float) -> float:
-    megapixels = (usable_mb - FULL_RESOLUTION_BASE_MB) / FULL_RESOLUTION_MB_PER_MEGAPIXEL
-    return max(1.0, math.floor(megapixels * 2) / 2)
+def peak_mb(engine: str, preset: str, megapixels: float) -> float:
+    """The worker's expected peak for one image of this size (see MEASURED_PEAK_MB)."""
+    (small_mp, large_mp), (small, large) = MEASURED_MEGAPIXELS, MEASURED_PEAK_MB[engine, preset]
+    slope = (large - small) / (large_mp - small_mp)
+    return max(small, small + slope * (megapixels - small_mp))
 
 
-def _fitting_preset(wanted: str, usable_mb: float) -> str:
-    """The wanted preset, or the next cheaper one whose model phase fits."""
+def _largest_input(engine: str, preset: str, usable_mb: float, ceiling: float) -> float:
+    """The largest megapixels (in half steps, at least 1, at most `ceiling`) that fit."""
+    (small_mp, large_mp), (small, large) = MEASURED_MEGAPIXELS, MEASURED_PEAK_MB[engine, preset]
+    slope = (large - small) / (large_mp - small_mp)
+    if slope <= 0:
+        return ceiling
+    megapixels = small_mp + (usable_mb - small) / slope
+    return min(ceiling, max(1.0, math.floor(megapixels * 2) / 2))
+
+
+def _fitting_preset(engine: str, wanted: str, usable_mb: float) -> str:
+    """The wanted preset, or the next cheaper one whose peak at 1024 px fits."""
     for preset in PRESETS_BY_COST[PRESETS_BY_COST.index(wanted) :]:
-        if MODEL_PHASE_PEAK_MB[preset] <= usable_mb:
+        if MEASURED_PEAK_MB[engine, preset][0] <= usable_mb:
             return preset
     return "fast"
 
 
 def derive_budget(
-    settings: Settings, memory_limit_bytes: int | None, cpu_quota: float | None, cpus: int
+    settings: Settings,
+    memory_limit_bytes: int | None,
+    cpu_quota: float | None,
+    cpus: int,
+    engine: str = "onnxruntime",
 ) -> WorkerBudget:
     """The largest input and default preset this worker can afford under its limits."""
     explicit = settings.model_fields_set
@@ -130,6 +157,7 @@ def derive_budget(
         memory_limit_bytes=memory_limit_bytes,
         cpu_quota=cpu_quota,
         cpus=cpus,
+        engine=engine,
         constrained=False,
         max_megapixels=settings.max_megapixels,
         preset=settings.preset,
@@ -145,22 +173,27 @@ def derive_budget(
     usable_mb = (limit >> 20) * (1 - HEADROOM_FRACTION)
     preset: str = settings.preset
     if "preset" not in explicit:
-        preset = "fast" if settings.memory_constrained else _fitting_preset(preset, usable_mb)
+        if settings.memory_constrained:
+            preset = "fast"
+        else:
+            preset = _fitting_preset(engine, preset, usable_mb)
     max_megapixels = settings.max_megapixels
     if "max_megapixels" not in explicit:
-        max_megapixels = min(max_megapixels, _largest_input(usable_mb))
-    if MODEL_PHASE_PEAK_MB[preset] > usable_mb:
+        max_megapixels = _largest_input(engine, preset, usable_mb, max_megapixels)
+    if peak_mb(engine, preset, 1.0) > usable_mb:
         log.warning(
-            "a %d MB memory limit is below what the %s preset needs (about %d MB): "
+            "a %d MB memory limit is below what the %s preset needs on %s (about %d MB): "
             "jobs may be killed",
             limit >> 20,
             preset,
-            MODEL_PHASE_PEAK_MB[preset] / (1 - HEADROOM_FRACTION),
+            engine,
+            peak_mb(engine, preset, 1.0) / (1 - HEADROOM_FRACTION),
         )
     return WorkerBudget(
         memory_limit_bytes=memory_limit_bytes,
         cpu_quota=cpu_quota,
         cpus=cpus,
+        engine=engine,
         constrained=True,
         max_megapixels=max_megapixels,
         preset=preset,
@@ -170,8 +203,9 @@ def derive_budget(
 
 
 def read_budget(settings: Settings) -> WorkerBudget:
-    """The budget for this process's real limits."""
-    return derive_budget(settings, cgroup_memory_limit(), cgroup_cpu_quota(), usable_cpus())
+    """The budget for this process's real limits and the engine its default model runs on."""
+    engine = choose_engine(PRESETS[settings.preset]["model"], settings)
+    return derive_budget(settings, cgroup_memory_limit(), cgroup_cpu_quota(), usable_cpus(), engine)
 
 
 def budgeted(settings: Settings, budget: WorkerBudget) -> Settings:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared.settings import Settings
-from worker.resources import budgeted, cgroup_memory_limit, derive_budget
+from worker.resources import budgeted, cgroup_memory_limit, derive_budget, peak_mb
 
 MB = 1024 * 1024
 
@@ -68,10 +68,31 @@ def test_a_512_mb_worker_keeps_the_defaults() -> None:
     assert budget.constrained and budget.preset == "balanced" and budget.max_megapixels == 25.0
 
 
-@pytest.mark.parametrize(("limit_mb", "preset"), [(512, "balanced"), (460, "fast"), (384, "fast")])
-def test_a_smaller_limit_steps_the_default_preset_down(limit_mb: int, preset: str) -> None:
-    assert _budget(limit_mb).preset == preset
-    assert _budget(limit_mb, preset="best").preset == "best"  # an explicit choice is kept
+@pytest.mark.parametrize(
+    ("engine", "limit_mb", "preset"),
+    [
+        ("onnxruntime", 512, "balanced"),
+        ("onnxruntime", 400, "fast"),
+        ("openvino", 320, "balanced"),
+        ("openvino", 256, "fast"),
+    ],
+)
+def test_a_smaller_limit_steps_the_default_preset_down(
+    engine: str, limit_mb: int, preset: str
+) -> None:
+    assert derive_budget(Settings(), limit_mb * MB, None, 2, engine).preset == preset
+    explicit = derive_budget(Settings(preset="best"), limit_mb * MB, None, 2, engine)
+    assert explicit.preset == "best"  # an explicit choice is kept
+
+
+def test_the_largest_input_follows_the_measured_peaks() -> None:
+    # OpenVINO keeps its working memory: 25 MP fits 512 MB, not 384 MB.
+    assert derive_budget(Settings(), 512 * MB, None, 2, "openvino").max_megapixels == 25.0
+    smaller = derive_budget(Settings(), 384 * MB, None, 2, "openvino")
+    assert 10 < smaller.max_megapixels < 25
+    assert peak_mb("openvino", smaller.preset, smaller.max_megapixels) <= 384 * 0.9
+    # onnxruntime hands its arena back before the full-resolution stages: no lower limit.
+    assert derive_budget(Settings(), 512 * MB, None, 2).max_megapixels == 25.0
 
 
 def test_a_small_limit_lowers_the_largest_input() -> None:
