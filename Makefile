@@ -7,7 +7,7 @@ CUTOUT_MODEL_DIR ?= models
 CUTOUT_EVAL_DIR ?= ../shared/eval
 export CUTOUT_MODEL_DIR CUTOUT_EVAL_DIR
 
-.PHONY: setup reference-env test lint format run eval clean
+.PHONY: setup reference-env test lint format run eval bench clean
 
 setup: $(VENV)/.installed $(CUTOUT_MODEL_DIR)/u2netp.onnx $(CUTOUT_MODEL_DIR)/u2netp-int8.onnx
 
@@ -55,6 +55,16 @@ run: setup
 
 eval: setup
 	$(BIN)/cutout eval $(CUTOUT_EVAL_DIR)/dev
+
+# Speed and memory against rembg (in its own .venv-bench, built by rembg_env.sh), written to
+# bench/results/*.json; `python -m bench.report` turns them into the README's tables.
+bench: setup
+	bash bench/rembg_env.sh
+	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.cli_batch
+	$(BIN)/python -m bench.engines
+	$(BIN)/python -m bench.service
+	$(BIN)/python -m bench.memory
 
 clean:
 	rm -rf $(VENV) $(REFERENCE_VENV) .pytest_cache .mypy_cache .ruff_cache
