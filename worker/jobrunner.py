@@ -21,7 +21,7 @@ from shared.options import ProcessOptions
 from shared.settings import Settings
 from shared.storage import Storage
 from shared.tasks import storage_keys
-from worker.pipeline.encode import EXTENSIONS, MEDIA_TYPES, encode
+from worker.pipeline.encode import EXTENSIONS, MEDIA_TYPES, encode, encode_png
 from worker.pipeline.run import Outcome, make_picture
 from worker.pipeline.segment import ModelLoader
 from worker.pipeline.timing import StageTimer
@@ -87,7 +87,7 @@ def _store_outputs(
             storage.put(result_key, spool, content_type=MEDIA_TYPES[fmt])
     mask_file = io.BytesIO()
     with timer.stage("encode"):
-        outcome.mask.save(mask_file, "PNG", compress_level=settings.png_compress_level)
+        encode_png(outcome.mask, mask_file, settings.png_compress_level)
     with timer.stage("store"):
         storage.put(keys["mask"], mask_file.getvalue(), content_type="image/png")
     return {

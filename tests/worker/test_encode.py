@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from shared.errors import InvalidOption
-from worker.pipeline.encode import encode
+from worker.pipeline import encode as encode_module
+from worker.pipeline.encode import encode, encode_png
 
 
 @pytest.mark.parametrize(
@@ -44,3 +46,20 @@ def test_png_level_trades_size_for_time() -> None:
 def test_jpeg_refuses_transparency() -> None:
     with pytest.raises(InvalidOption, match="transparency"):
         encode(Image.new("RGBA", (4, 4)), io.BytesIO(), "jpeg")
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "RGB", "L", "LA"])
+@pytest.mark.parametrize("max_pixels", [10**9, 0])  # OpenCV's libpng, then Pillow's encoder
+def test_png_keeps_every_pixel_on_either_encoder(
+    mode: str, max_pixels: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(encode_module, "OPENCV_PNG_MAX_PIXELS", max_pixels)
+    rng = np.random.default_rng(3)
+    bands = len(mode)
+    pixels = rng.integers(0, 256, (23, 41, bands), dtype=np.uint8)
+    picture = Image.fromarray(pixels[:, :, 0] if bands == 1 else pixels, mode)
+    buffer = io.BytesIO()
+    encode_png(picture, buffer, 1)
+    decoded = Image.open(io.BytesIO(buffer.getvalue()))
+    assert decoded.mode == mode
+    assert np.array_equal(np.asarray(decoded), np.asarray(picture))
