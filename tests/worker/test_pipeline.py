@@ -165,3 +165,19 @@ def test_make_picture_returns_objects(tiny_settings: Settings) -> None:
         load_model=lambda name: DiscModel(),
     )
     assert picture.mode == "RGBA" and outcome.mask.size == picture.size
+
+
+@pytest.mark.parametrize(("compat", "engine"), [(None, "openvino"), ("rembg", "onnxruntime")])
+def test_compat_rembg_runs_on_onnxruntime_like_rembg(
+    tiny_settings: Settings, monkeypatch: pytest.MonkeyPatch, compat: str | None, engine: str
+) -> None:
+    engines: list[str] = []
+
+    def recording_loader(name: str, settings: Settings) -> DiscModel:
+        engines.append(settings.engine)
+        return DiscModel()
+
+    monkeypatch.setattr("worker.pipeline.run.get_model", recording_loader)
+    settings = tiny_settings.model_copy(update={"engine": "openvino"})
+    _run(encoded(subject_photo()), settings, compat=compat)
+    assert engines == [engine]

@@ -136,7 +136,11 @@ def mask_image(
     model_name = options.model or "u2netp"
     decoded, warnings = None, []
     try:
-        model = (load_model or default_loader(settings))(model_name)
+        # rembg runs onnxruntime: its exact masks come from the same engine.
+        engine_settings = (
+            settings.model_copy(update={"engine": "onnxruntime"}) if exact_rembg else settings
+        )
+        model = (load_model or default_loader(engine_settings))(model_name)
         method = model.name
         probability_map, decoded = _model_probability(
             source, model, large=large, exact_rembg=exact_rembg, settings=settings, timer=timer
