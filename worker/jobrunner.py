@@ -150,7 +150,11 @@ def run_job(
     def record(finished: Job) -> None:
         finished.outputs, finished.metrics, finished.method = outputs, metrics, outcome.method
         finished.timings_ms, finished.warnings = timer.milliseconds, outcome.warnings
-        finished.worker = {"name": worker_name, "peak_rss_mb": peak_rss_mb()}
+        finished.worker = {
+            "name": worker_name,
+            "engine": outcome.engine,
+            "peak_rss_mb": peak_rss_mb(),
+        }
 
     final = store.succeed(job_id, record)
     if final is not None and final.status is Status.CANCELED:

@@ -53,6 +53,7 @@ def test_json_reports_metrics_and_timings(photo: Path, tmp_path: Path) -> None:
     result = _invoke("remove", photo, "-o", tmp_path / "m.png", "--mode", "mask", "--json")
     report = json.loads(result.output)
     assert report["method"] == "tiny" and "inference" in report["timings_ms"]
+    assert report["engine"] == "onnxruntime"  # a model bench/engines.py did not measure
     assert report["input"]["format"] == "JPEG" and "foreground_fraction" in report["metrics"]
 
 

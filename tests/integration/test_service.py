@@ -73,6 +73,7 @@ def test_submit_poll_download(
     assert job["method"] == "u2netp" and job["attempts"] == 1
     assert {"decode", "inference", "encode", "store"} <= set(job["timings_ms"])
     assert job["worker"]["peak_rss_mb"] > 0 and job["input"]["width"] == 480
+    assert job["worker"]["engine"] in ("onnxruntime", "openvino")
     result = http.request("GET", job["links"]["result"])
     assert result.status == 200
     picture = decode_image(result.data)

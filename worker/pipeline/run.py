@@ -49,6 +49,7 @@ class Masked:
     alpha: Image.Image
     method: str
     warnings: list[str]
+    engine: str | None = None  # None when the fallback made the mask
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Outcome:
     proxy: ProxyMetrics
     timings_ms: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    engine: str | None = None
 
     @property
     def media_type(self) -> str:
@@ -73,6 +75,7 @@ class Outcome:
         return {
             "input": self.info.to_dict(),
             "method": self.method,
+            "engine": self.engine,
             "output": {"format": self.output_format, "size": list(self.output_size)},
             "metrics": self.proxy.to_dict(),
             "timings_ms": self.timings_ms,
@@ -134,14 +137,14 @@ def mask_image(
     info = probe(source, max_megapixels=settings.max_megapixels)
     large = info.width * info.height > LARGE_IMAGE_PIXELS
     model_name = options.model or "u2netp"
-    decoded, warnings = None, []
+    decoded, warnings, engine = None, [], None
     try:
         # rembg runs onnxruntime: its exact masks come from the same engine.
         engine_settings = (
             settings.model_copy(update={"engine": "onnxruntime"}) if exact_rembg else settings
         )
         model = (load_model or default_loader(engine_settings))(model_name)
-        method = model.name
+        method, engine = model.name, getattr(model, "engine", None)
         probability_map, decoded = _model_probability(
             source, model, large=large, exact_rembg=exact_rembg, settings=settings, timer=timer
         )
@@ -149,7 +152,8 @@ def mask_image(
         if not settings.fallback:
             raise
         log.warning("model %s unusable (%s); using %s", model_name, exc.message, FALLBACK_METHOD)
-        method, probability_map, warnings = FALLBACK_METHOD, None, [f"{exc.code}: {exc.message}"]
+        method, engine, probability_map = FALLBACK_METHOD, None, None
+        warnings = [f"{exc.code}: {exc.message}"]
     if decoded is None:
         with timer.stage("decode"):
             decoded = decode(
@@ -172,7 +176,7 @@ def mask_image(
                 mask = refine_alpha(decoded.rgb, mask)
     # rembg drops the input's own transparency; everywhere else it stays transparent.
     alpha = mask if exact_rembg else combine_alpha(mask, decoded.alpha)
-    return Masked(decoded, alpha, method, warnings)
+    return Masked(decoded, alpha, method, warnings, engine)
 
 
 def make_picture(
@@ -196,6 +200,7 @@ def make_picture(
         info=masked.decoded.info,
         mask=masked.alpha,
         method=masked.method,
+        engine=masked.engine,
         output_format=options.output_format,
         output_size=picture.size,
         proxy=proxy,
