@@ -65,6 +65,7 @@ bench: setup
 	$(BIN)/python -m bench.engines
 	$(BIN)/python -m bench.service
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.encode_levels --size 1024
 
 clean:
 	rm -rf $(VENV) $(REFERENCE_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from shared.settings import REPO_ROOT, Settings
+from shared.settings import REPO_ROOT, Settings, get_settings
 from tests.onnx_models import build_model
 
 EVAL_DIR = Path(os.environ.get("CUTOUT_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval")).resolve()
@@ -49,6 +50,23 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_settings(tiny_model: Path, tmp_path: Path) -> Settings:
     """Settings whose default model is the tiny ONNX file."""
     return Settings(model_dir=tmp_path, model=str(tiny_model))
+
+
+@pytest.fixture
+def tiny_default_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The tiny model as every run's default (CUTOUT_MODEL), for fresh processes too."""
+    monkeypatch.setenv("CUTOUT_MODEL", str(tiny_model))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    """A small subject photo as a JPEG file."""
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(encoded(subject_photo()))
+    return path
 
 
 def subject_photo(width: int = 240, height: int = 180) -> Image.Image:

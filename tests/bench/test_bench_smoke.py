@@ -6,7 +6,6 @@ rembg is left out (it lives in .venv-bench); the tables must still render withou
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,24 +21,10 @@ from bench.pipeline import (
     results_document,
 )
 from bench.report import pipeline_tables
-from shared.settings import Settings, get_settings
-from tests.conftest import encoded, subject_photo
+from shared.settings import Settings
 
-
-@pytest.fixture(autouse=True)
-def tiny_default_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # Also read by the fresh `probe` process, which builds its settings from the environment.
-    monkeypatch.setenv("CUTOUT_MODEL", str(tiny_model))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    path = tmp_path / "photo.jpg"
-    path.write_bytes(encoded(subject_photo()))
-    return path
+# The tiny model is the default, also for the fresh `probe` process (it reads the environment).
+pytestmark = pytest.mark.usefixtures("tiny_default_model")
 
 
 def test_rows_have_times_stages_and_ratios(photo: Path, tiny_settings: Settings) -> None:

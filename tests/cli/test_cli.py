@@ -11,23 +11,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 from cutout.cli.main import cli
-from shared.settings import get_settings
 from tests.conftest import encoded, subject_photo
 
-
-@pytest.fixture(autouse=True)
-def tiny_default_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CUTOUT_MODEL", str(tiny_model))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    path = tmp_path / "photo.jpg"
-    path.write_bytes(encoded(subject_photo()))
-    return path
+pytestmark = pytest.mark.usefixtures("tiny_default_model")
 
 
 def _invoke(*args: str):
