@@ -24,6 +24,7 @@ MODEL_SHA256 = "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+# Standard library only (no project import): this runs first, to fetch what the rest needs.
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

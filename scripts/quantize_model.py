@@ -12,7 +12,6 @@ are from fp32's on held-out photos; a rerun with the same inputs only prints "pr
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -37,6 +36,7 @@ from onnxruntime.quantization import (
 )
 from PIL import Image
 
+from worker.models.modelfile import file_digest
 from worker.models.spec import REGISTRY, ModelSpec
 from worker.pipeline.mask import normalise
 from worker.pipeline.preprocess import model_input
@@ -94,15 +94,6 @@ class TensorReader(CalibrationDataReader):
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._feeds, None)
-
-
-def sha256_of(path: Path) -> str:
-    """The file's sha256, hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def skimage_photo(name: str) -> Image.Image:
@@ -213,7 +204,7 @@ def build(model_dir: Path, settings: QuantSettings) -> str:
     sidecar = model_dir / SIDECAR_FILE
     if not source.is_file():
         raise SystemExit(f"quantize_model: {source} is missing: run scripts/fetch_model.py first")
-    source_sha256 = sha256_of(source)
+    source_sha256 = file_digest(source)
     if is_current(target, sidecar, source_sha256, settings):
         return "present"
     # A stale sidecar must not outlive the file it describes if this build is interrupted.

@@ -16,9 +16,10 @@ from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from scripts import quantize_model
-from scripts.quantize_model import QuantSettings, build, is_current, quantize, sha256_of
+from scripts.quantize_model import QuantSettings, build, is_current, quantize
 from shared.errors import ModelUnavailable
 from tests.conftest import require_eval_data, require_real_model
+from worker.models.modelfile import file_digest
 from worker.models.session import OnnxModel
 from worker.models.spec import REGISTRY
 from worker.pipeline.mask import normalise, to_full_size
@@ -130,7 +131,7 @@ def test_other_settings_or_another_source_make_the_build_stale(tmp_path: Path) -
     settings = QuantSettings()
     build(tmp_path, settings)
     target, sidecar = tmp_path / quantize_model.TARGET_FILE, tmp_path / quantize_model.SIDECAR_FILE
-    digest = sha256_of(source)
+    digest = file_digest(source)
     assert is_current(target, sidecar, digest, settings)
     assert not is_current(target, sidecar, digest, replace(settings, calibrate_method="Entropy"))
     assert not is_current(target, sidecar, "0" * 64, settings)
@@ -148,7 +149,7 @@ def int8_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = QuantSettings()
     target = real.parent / quantize_model.TARGET_FILE
     sidecar = real.parent / quantize_model.SIDECAR_FILE
-    if is_current(target, sidecar, sha256_of(real), settings):
+    if is_current(target, sidecar, file_digest(real), settings):
         return real.parent
     folder = tmp_path_factory.mktemp("int8")
     shutil.copy(real, folder / real.name)
