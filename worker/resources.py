@@ -189,11 +189,8 @@ def derive_budget(
             engine,
             peak_mb(engine, preset, 1.0) / (1 - HEADROOM_FRACTION),
         )
-    return WorkerBudget(
-        memory_limit_bytes=memory_limit_bytes,
-        cpu_quota=cpu_quota,
-        cpus=cpus,
-        engine=engine,
+    return replace(
+        budget,
         constrained=True,
         max_megapixels=max_megapixels,
         preset=preset,

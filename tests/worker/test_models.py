@@ -12,6 +12,7 @@ from shared.settings import Settings
 from tests.onnx_models import build_model
 from worker.models import session as session_module
 from worker.models.cpu import cgroup_cpu_quota, usable_cpus
+from worker.models.openvino_engine import OpenVinoModel
 from worker.models.session import OnnxModel, get_model
 from worker.models.spec import REGISTRY, ModelSpec, resolve_spec
 
@@ -35,16 +36,22 @@ def test_an_unknown_path_gets_u2net_defaults(tmp_path: Path) -> None:
     assert spec.name == "custom" and spec.input_size == (320, 320)
 
 
-def test_missing_file_names_the_fix(tmp_path: Path) -> None:
+# Both engines check the file the same way before loading it.
+ENGINES = [OnnxModel, OpenVinoModel]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_missing_file_names_the_fix(tmp_path: Path, engine: type) -> None:
     with pytest.raises(ModelUnavailable, match="make setup"):
-        OnnxModel(REGISTRY["u2netp"], tmp_path / "u2netp.onnx", threads=1)
+        engine(REGISTRY["u2netp"], tmp_path / "u2netp.onnx", threads=1)
 
 
-def test_corrupt_file_is_caught_by_its_hash(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_corrupt_file_is_caught_by_its_hash(tmp_path: Path, engine: type) -> None:
     path = tmp_path / "u2netp.onnx"
     path.write_bytes(b"not a model")
     with pytest.raises(ModelUnavailable, match="corrupt"):
-        OnnxModel(REGISTRY["u2netp"], path, threads=1)
+        engine(REGISTRY["u2netp"], path, threads=1)
 
 
 def test_unloadable_file_without_a_hash_is_a_clear_error(tmp_path: Path) -> None:
