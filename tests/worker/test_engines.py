@@ -216,6 +216,12 @@ def test_real_openvino_int8_masks_stay_near_fp32(reference_masks: list[np.ndarra
     if not path.is_file():
         pytest.skip(f"{path} missing: run `make setup` to build it")
     model = OpenVinoModel(REGISTRY["u2netp-int8"], path, threads=2)
-    for ours, reference in zip(_small_masks(model), reference_masks, strict=True):
-        difference = np.abs(ours - reference).mean()
-        assert difference < 3, f"mean abs difference {difference:.2f} grey levels"
+    # Measured on two set-up builds of the int8 file (calibration is not bit-reproducible):
+    # 0.5 / 2.9-3.3 / 0.1 grey levels on astronaut / chelsea / coffee, onnxruntime running
+    # the same file 0.5 / 3.5-3.9 / 0.1. The bounds leave room for another build.
+    differences = [
+        float(np.abs(ours - reference).mean())
+        for ours, reference in zip(_small_masks(model), reference_masks, strict=True)
+    ]
+    assert np.mean(differences) < 2.0, differences
+    assert max(differences) < 5.0, differences
