@@ -30,7 +30,8 @@ from typing import Any
 from PIL import Image
 
 from bench.images import synthetic_photo
-from bench.pipeline import machine_info, run_child, settings_info, spread
+from bench.machine import load_average, machine_info
+from bench.pipeline import run_child, settings_info, spread
 from bench.rembg_runner import REMBG_CLI, offline_prefix, rembg_env, rembg_missing
 from shared.settings import get_settings
 
@@ -175,7 +176,7 @@ def main() -> None:
     count = args.images or (12 if args.quick else 60)
     machine = machine_info()
     document = compare(count, args.rounds or (1 if args.quick else 3))
-    machine["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+    machine["load_average_at_end"] = load_average()
     document = {
         "command": " ".join(["python -m bench.cli_batch", *sys.argv[1:]]),
         "machine": machine,

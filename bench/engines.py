@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import platform
 import statistics
 import subprocess
@@ -32,6 +31,7 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+from bench.machine import load_average
 from shared.settings import REPO_ROOT
 from worker.models import session as session_module
 from worker.models.openvino_engine import OpenVinoModel, compile_config, openvino_available
@@ -569,7 +569,7 @@ def main() -> None:
         "machine": {
             "cpu": ov.Core().get_property("CPU", "FULL_DEVICE_NAME"),
             "arch": platform.machine(),
-            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+            "load_average_at_end": load_average(),
         },
         "versions": {"onnxruntime": ort.__version__, "openvino": ov.__version__},
         "input": "320x320, skimage astronaut (timings); astronaut, chelsea, coffee (masks)",

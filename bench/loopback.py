@@ -9,7 +9,6 @@ and jobs submitted and polled with timestamps.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -209,8 +208,3 @@ def model_loads(log_text: str) -> list[str]:
         if found:
             loads.append(" ".join(part for part in found.groups() if part))
     return loads
-
-
-def load_average() -> list[float]:
-    """The 1/5/15-minute load averages: how busy the shared machine was."""
-    return [round(value, 2) for value in os.getloadavg()]

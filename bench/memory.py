@@ -26,7 +26,8 @@ import psutil
 
 from bench.cgroup import MB, MemoryGroup, Peaks, Sampler, proc_status_kb, unavailable_reason
 from bench.images import SIZES, make
-from bench.loopback import Service, Worker, load_average, model_loads, start_service
+from bench.loopback import Service, Worker, model_loads, start_service
+from bench.machine import load_average
 from bench.service import pipeline_ms
 from shared.jobs import Job
 from shared.settings import get_settings

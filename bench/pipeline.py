@@ -23,7 +23,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -31,11 +30,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from bench.images import make
+from bench.machine import load_average, machine_info
 from bench.rembg_runner import RembgServer, probe_command, rembg_env, rembg_missing
 from shared.options import ProcessOptions
 from shared.settings import Settings, get_settings
@@ -396,37 +395,6 @@ def progress_line(row: dict) -> str:
 # ---- machine, results -----------------------------------------------------------------------
 
 
-def package_versions(names: Iterable[str]) -> dict[str, str]:
-    """Installed versions of the named packages (those present)."""
-    found = {}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
-
-
-def machine_info() -> dict[str, Any]:
-    """What the numbers were measured on, and how busy it was at the start."""
-    cpuinfo = Path("/proc/cpuinfo")
-    names = [
-        line.split(":", 1)[1].strip()
-        for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
-        if line.startswith("model name")
-    ]
-    packages = ("onnxruntime", "openvino", "numpy", "pillow", "opencv-python-headless")
-    return {
-        "cpu_model": names[0] if names else platform.processor(),
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": usable_cpus(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "packages": package_versions(packages),
-        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
-    }
-
-
 def settings_info(settings: Settings) -> dict[str, Any]:
     """The settings that change the numbers (engine: the setting; rows say what ran)."""
     return {
@@ -470,7 +438,7 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     finally:
         if rembg is not None:
             rembg.close()
-    machine["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+    machine["load_average_at_end"] = load_average()
     return results_document(
         rows,
         machine=machine,

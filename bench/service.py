@@ -31,10 +31,10 @@ from bench.loopback import (
     Service,
     Submitted,
     Worker,
-    load_average,
     model_loads,
     start_service,
 )
+from bench.machine import load_average
 from shared.jobs import Job
 
 SIZE = "1024"

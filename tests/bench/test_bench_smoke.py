@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.machine import machine_info
 from bench.pipeline import (
     STAGES,
     Config,
     RecordingLoader,
     bench_image,
-    machine_info,
     plan,
     probe_ours,
     results_document,
