@@ -13,7 +13,7 @@ import onnxruntime as ort
 from shared.errors import InferenceFailed, ModelUnavailable
 from shared.settings import Settings
 from worker.models.cpu import usable_cpus
-from worker.models.engine_choice import Engine, choose_engine
+from worker.models.engine_choice import Engine, choose_engine, cuda_wanted
 from worker.models.modelfile import FETCH_HINT, check_file
 from worker.models.openvino_engine import OpenVinoModel
 from worker.models.spec import ModelSpec, resolve_spec
@@ -23,15 +23,13 @@ OPENVINO_CACHE = ".ov-cache"
 
 
 def _providers(choice: str) -> list[str]:
-    available = ort.get_available_providers()
-    wants_cuda = choice == "cuda" or (choice == "auto" and "CUDAExecutionProvider" in available)
-    if choice == "cuda" and "CUDAExecutionProvider" not in available:
+    if choice == "cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
         raise ModelUnavailable(
             "CUTOUT_EXECUTION_PROVIDER=cuda but onnxruntime has no CUDA provider"
         )
     return (
         ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        if wants_cuda
+        if cuda_wanted(choice)
         else ["CPUExecutionProvider"]
     )
 
