@@ -119,17 +119,21 @@ class WorkerBudget:
         )
 
 
+def _peak_line(engine: str, preset: str) -> tuple[float, float, float]:
+    """(megapixels, MB) of the smaller measurement and the MB per megapixel between the two."""
+    (small_mp, large_mp), (small, large) = MEASURED_MEGAPIXELS, MEASURED_PEAK_MB[engine, preset]
+    return small_mp, small, (large - small) / (large_mp - small_mp)
+
+
 def peak_mb(engine: str, preset: str, megapixels: float) -> float:
     """The worker's expected peak for one image of this size (see MEASURED_PEAK_MB)."""
-    (small_mp, large_mp), (small, large) = MEASURED_MEGAPIXELS, MEASURED_PEAK_MB[engine, preset]
-    slope = (large - small) / (large_mp - small_mp)
+    small_mp, small, slope = _peak_line(engine, preset)
     return max(small, small + slope * (megapixels - small_mp))
 
 
 def _largest_input(engine: str, preset: str, usable_mb: float, ceiling: float) -> float:
     """The largest megapixels (in half steps, at least 1, at most `ceiling`) that fit."""
-    (small_mp, large_mp), (small, large) = MEASURED_MEGAPIXELS, MEASURED_PEAK_MB[engine, preset]
-    slope = (large - small) / (large_mp - small_mp)
+    small_mp, small, slope = _peak_line(engine, preset)
     if slope <= 0:
         return ceiling
     megapixels = small_mp + (usable_mb - small) / slope
