@@ -18,6 +18,8 @@ from shared.errors import CutoutError
 from shared.options import ProcessOptions
 from shared.settings import get_settings
 from shared.tasks import celery_config
+from worker.models.session import get_model
+from worker.pipeline.run import resolve
 from worker.services import job_settings, job_store, storage, worker_budget
 from worker.sweeper import sweep_expired
 
@@ -68,10 +70,6 @@ def _stop_heartbeat(**_: Any) -> None:
 
 
 def _load_default_model() -> None:
-    # Imported here: the parent never loads onnxruntime/OpenVINO sessions itself.
-    from worker.models.session import get_model
-    from worker.pipeline.run import resolve
-
     settings = job_settings()
     model = resolve(ProcessOptions(), settings).model
     try:
