@@ -61,7 +61,11 @@ class Settings(BaseSettings):
         True, description="Use the OpenCV GrabCut fallback when the model cannot load or fails."
     )
     png_compress_level: int = Field(
-        1, ge=0, le=9, description="zlib level for PNG output (chosen from bench/encode_levels.py)."
+        1,
+        ge=0,
+        le=3,
+        description="Deflate level for PNG output, 0-3 (ISA-L's; chosen from "
+        "bench/encode_levels.py).",
     )
     redis_url: str = Field(
         "redis://127.0.0.1:6379/0",

@@ -21,6 +21,7 @@ from shared.options import ProcessOptions
 from shared.settings import Settings
 from shared.storage import Storage
 from shared.tasks import storage_keys
+from worker.models.cpu import thread_count
 from worker.pipeline.encode import EXTENSIONS, MEDIA_TYPES, encode, encode_png
 from worker.pipeline.run import Outcome, make_picture
 from worker.pipeline.segment import ModelLoader
@@ -70,6 +71,7 @@ def _store_outputs(
 ) -> dict[str, dict[str, Any]]:
     keys = storage_keys(job_id)
     fmt = options.output_format
+    threads = thread_count(settings.inference_threads)
     result_key = f"{keys['result']}.{EXTENSIONS[fmt]}"
     with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spooled:
         spool = cast(BinaryIO, spooled)  # a file object in every way typeshed does not say
@@ -80,6 +82,7 @@ def _store_outputs(
                 fmt,
                 quality=options.quality,
                 png_compress_level=settings.png_compress_level,
+                threads=threads,
             )
         size = spool.tell()
         spool.seek(0)
@@ -87,7 +90,7 @@ def _store_outputs(
             storage.put(result_key, spool, content_type=MEDIA_TYPES[fmt])
     mask_file = io.BytesIO()
     with timer.stage("encode"):
-        encode_png(outcome.mask, mask_file, settings.png_compress_level)
+        encode_png(outcome.mask, mask_file, settings.png_compress_level, threads)
     with timer.stage("store"):
         storage.put(keys["mask"], mask_file.getvalue(), content_type="image/png")
     return {

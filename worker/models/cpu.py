@@ -44,3 +44,8 @@ def usable_cpus(root: Path = CGROUP_ROOT) -> int:
     if quota is not None:
         count = min(count, math.ceil(quota))
     return max(1, count)
+
+
+def thread_count(configured: int) -> int:
+    """Threads for one job's parallel work: the configured number, or 0 for usable_cpus()."""
+    return configured or usable_cpus()

@@ -12,7 +12,7 @@ import onnxruntime as ort
 
 from shared.errors import InferenceFailed, ModelUnavailable
 from shared.settings import Settings
-from worker.models.cpu import usable_cpus
+from worker.models.cpu import thread_count
 from worker.models.engine_choice import Engine, choose_engine, cuda_wanted
 from worker.models.modelfile import FETCH_HINT, check_file
 from worker.models.openvino_engine import OpenVinoModel
@@ -107,7 +107,7 @@ def get_model(name_or_path: str, settings: Settings) -> OnnxModel | OpenVinoMode
         engine = choose_engine(spec.name, settings)
         key = (name_or_path, engine)
         if key not in _models:
-            threads = settings.inference_threads or usable_cpus()
+            threads = thread_count(settings.inference_threads)
             log.info("loading %s from %s on %s, %d threads", spec.name, path, engine, threads)
             _models[key] = _load(engine, spec, path, threads, settings)
         return _models[key]

@@ -22,6 +22,7 @@ from shared.options import ProcessOptions
 from shared.settings import Settings
 from worker.fallback import METHOD as FALLBACK_METHOD
 from worker.fallback import grabcut_mask
+from worker.models.cpu import thread_count
 from worker.models.session import get_model
 from worker.pipeline.compose import combine_alpha, render
 from worker.pipeline.decode import DecodedImage, decode
@@ -236,5 +237,6 @@ def process(
             options.output_format,
             quality=options.quality,
             png_compress_level=settings.png_compress_level,
+            threads=thread_count(settings.inference_threads),
         )
     return outcome
