@@ -6,7 +6,7 @@ cutout of a 1024 px photo / of a 12 MP one): OpenCV's libpng with the SUB filter
 28 / 321 ms, Pillow 64 / 440+ ms, imagecodecs' libpng, libspng and APNG 47-102 / 516-1280
 ms. The PNG container is small (signature, IHDR, IDAT, IEND; RFC 2083); the costly parts are
 left to libraries: numpy does the SUB filter and ISA-L (python-isal) the deflate, 5 / 52 ms
-for the same file size. Rows go through in bands of about a megabyte, so a 25 MP picture
+for the same file size. Rows go through in bands of a quarter megabyte, so a 25 MP picture
 never needs a second full-size copy, and the bands can be split among threads: each
 thread's part is its own raw deflate stream ending on a byte boundary, and the parts joined
 in order are one valid stream (the way pigz compresses in parallel).
@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
@@ -32,7 +34,7 @@ COLOUR_TYPES: dict[str, tuple[int, int]] = {
     "RGBA": (6, 4),
 }
 SUB_FILTER = 1
-BAND_BYTES = 1 << 20
+BAND_BYTES = 1 << 18
 # ISA-L offers levels 0-3; above 3 the zlib levels the setting allows are clamped.
 ISAL_MAX_LEVEL = 3
 # zlib stream header: deflate with a 32 KB window, "fastest" level flag; 0x7801 % 31 == 0.
@@ -40,6 +42,10 @@ ZLIB_HEADER = b"\x78\x01"
 ADLER_BASE = 65521
 # Below this many rows a second thread costs more than it saves.
 MIN_ROWS_PER_THREAD = 256
+# Above this size one thread writes: a second one keeps ~5 MB more (its malloc arena and the
+# deflated half it holds back), and a 25 MP job has no such margin in a 512 MB worker
+# (bench/memory.py: 448 against 445 MB for `best`, the target being 450).
+PARALLEL_MAX_PIXELS = 16_000_000
 
 
 def supports(picture: Image.Image) -> bool:
@@ -74,60 +80,79 @@ def adler32_combine(first: int, second: int, second_length: int) -> int:
     return low | (high << 16)
 
 
+@dataclass
+class _Part:
+    """One thread's rows as deflated so far, with the Adler-32 and length of its input."""
+
+    write: Callable[[bytes], None]
+    adler: int = 1
+    length: int = 0
+
+
 def _deflate_rows(
-    picture: Image.Image, top: int, bottom: int, level: int, last: bool
-) -> tuple[bytes, int, int]:
-    """Filter and deflate rows [top, bottom): raw deflate, its Adler-32 and input length."""
+    picture: Image.Image, top: int, bottom: int, level: int, last: bool, part: _Part
+) -> _Part:
+    """Filter and deflate rows [top, bottom), handing the raw deflate to `part.write` as it
+    comes out."""
     width = picture.width
     channels = COLOUR_TYPES[picture.mode][1]
     band_rows = max(1, BAND_BYTES // (width * channels))
     compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
-    parts, adler, length = [], 1, 0
     for band_top in range(top, bottom, band_rows):
         band_bottom = min(bottom, band_top + band_rows)
         rows = np.asarray(picture.crop((0, band_top, width, band_bottom)))
-        filtered = _sub_filtered(rows, channels)
-        data = filtered.reshape(-1).data
-        adler = isal_zlib.adler32(data, adler)
-        length += len(data)
-        parts.append(compressor.compress(data))
+        data = _sub_filtered(rows, channels).reshape(-1).data
+        part.adler = isal_zlib.adler32(data, part.adler)
+        part.length += len(data)
+        part.write(compressor.compress(data))
     # A full flush ends the part on a byte boundary with no dictionary carried over, so the
     # next part's stream can follow it directly.
-    parts.append(compressor.flush(isal_zlib.Z_FINISH if last else isal_zlib.Z_FULL_FLUSH))
-    return b"".join(parts), adler, length
+    part.write(compressor.flush(isal_zlib.Z_FINISH if last else isal_zlib.Z_FULL_FLUSH))
+    return part
 
 
 def write_png(picture: Image.Image, target: BinaryIO, level: int = 1, threads: int = 1) -> None:
     """Write `picture` (mode L, LA, RGB or RGBA) to `target` as a PNG.
 
     `level` is zlib's 0-9 (clamped to ISA-L's 0-3); `threads` splits the rows among that
-    many threads for large pictures. The pixels are unchanged whatever the level or threads.
+    many threads (at most one per 256 rows, one above PARALLEL_MAX_PIXELS). The pixels are
+    the same whatever the level or threads. The first part goes to `target` as it is
+    deflated; the others wait in memory, deflated, until it is done.
     """
     colour_type, _ = COLOUR_TYPES[picture.mode]
     width, height = picture.size
     level = min(max(level, 0), ISAL_MAX_LEVEL)
-    parts = max(1, min(threads, height // MIN_ROWS_PER_THREAD))
-    cuts = [round(height * i / parts) for i in range(parts + 1)]
-    jobs = [(cuts[i], cuts[i + 1], i == parts - 1) for i in range(parts)]
-    if parts == 1:
-        results = [_deflate_rows(picture, top, bottom, level, last) for top, bottom, last in jobs]
-    else:
-        with ThreadPoolExecutor(parts) as pool:
-            futures = [
-                pool.submit(_deflate_rows, picture, top, bottom, level, last)
-                for top, bottom, last in jobs
-            ]
-            results = [future.result() for future in futures]
-    adler = 1
-    for _, part_adler, part_length in results:
-        adler = adler32_combine(adler, part_adler, part_length)
-    # One zlib stream over all IDAT chunks: its header before the first part, the Adler-32
-    # of the filtered rows after the last.
-    idats = [deflated for deflated, _, _ in results]
-    idats[0] = ZLIB_HEADER + idats[0]
-    idats[-1] += struct.pack(">I", adler)
+    if width * height > PARALLEL_MAX_PIXELS:
+        threads = 1
+    count = max(1, min(threads, height // MIN_ROWS_PER_THREAD))
+    cuts = [round(height * i / count) for i in range(count + 1)]
+
+    def write_idat(data: bytes) -> None:
+        if data:
+            _chunk(target, b"IDAT", data)
+
     target.write(SIGNATURE)
     _chunk(target, b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))
-    for idat in idats:
-        _chunk(target, b"IDAT", idat)
+    # One zlib stream over all IDAT chunks: its header first, the Adler-32 of all the
+    # filtered rows last.
+    write_idat(ZLIB_HEADER)
+    held: list[list[bytes]] = [[] for _ in range(count)]
+    parts = [_Part(write_idat if i == 0 else held[i].append) for i in range(count)]
+    with ThreadPoolExecutor(max(1, count - 1)) as pool:
+        futures = [
+            pool.submit(
+                _deflate_rows, picture, cuts[i], cuts[i + 1], level, i == count - 1, parts[i]
+            )
+            for i in range(1, count)
+        ]
+        _deflate_rows(picture, cuts[0], cuts[1], level, count == 1, parts[0])
+        for future in futures:
+            future.result()
+    adler = 1
+    for index, part in enumerate(parts):
+        adler = adler32_combine(adler, part.adler, part.length)
+        for data in held[index]:
+            write_idat(data)
+        held[index].clear()
+    write_idat(struct.pack(">I", adler))
     _chunk(target, b"IEND", b"")
