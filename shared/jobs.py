@@ -244,8 +244,12 @@ class JobStore:
         newest = self.redis.zrevrange(HEARTBEATS, 0, 0, withscores=True)
         return float(newest[0][1]) if newest else None
 
-    def wait(self, job_id: str, timeout: float, interval: float = 0.05) -> Job | None:
-        """Poll until the job is terminal or `timeout` passes; returns the last state seen."""
+    def wait(self, job_id: str, timeout: float, interval: float = 0.01) -> Job | None:
+        """Poll until the job is terminal or `timeout` passes; returns the last state seen.
+
+        A GET costs Redis ~0.1 ms, so 10 ms polls add at most 10 ms to a synchronous request
+        (5 ms on average; 25 ms at the 50 ms this was) for a negligible load.
+        """
         deadline = time.monotonic() + timeout
         while True:
             job = self.get(job_id)
