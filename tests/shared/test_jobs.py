@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import fakeredis
 import pytest
@@ -130,3 +131,27 @@ def test_wait_returns_when_terminal(store: JobStore) -> None:
     assert job is not None and job.status is Status.FAILED
     store.create(Job(id="b"))
     assert store.wait("b", timeout=0.1).status is Status.QUEUED  # type: ignore[union-attr]
+
+
+def test_every_waiter_sees_the_end_and_late_waiters_return_at_once(store: JobStore) -> None:
+    store.create(Job(id="c"))
+    results: list[Job | None] = []
+    waiters = [threading.Thread(target=lambda: results.append(store.wait("c", 5))) for _ in "ab"]
+    for waiter in waiters:
+        waiter.start()
+    threading.Timer(0.1, lambda: store.cancel("c")).start()
+    for waiter in waiters:
+        waiter.join(timeout=5)
+    assert [job.status for job in results if job] == [Status.CANCELED, Status.CANCELED]
+    started = time.monotonic()
+    late = store.wait("c", 5)
+    assert late is not None and late.status is Status.CANCELED
+    assert time.monotonic() - started < 0.5
+
+
+def test_delete_drops_the_finished_notice_too(store: JobStore) -> None:
+    store.create(Job(id="d"))
+    store.fail("d", "x", "y")
+    assert store.redis.exists("cutout:finished:d")
+    store.delete("d")
+    assert not store.redis.exists("cutout:finished:d") and store.get("d") is None
