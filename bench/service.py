@@ -7,9 +7,9 @@ submits generated 1024 px photos (bench/images.py) over HTTP, prints markdown ta
 writes bench/results/service.json.
 
 Overhead is what a job costs beyond its pipeline (the sum of its stage timings). It is taken
-twice: by the client (POST sent until a GET through the API shows `succeeded`; the record is
-watched in Redis every 2 ms to know when to GET) and from the job record's own timestamps
-(created, started, finished), which no polling delay reaches.
+twice: by the client (POST sent until a GET through the API shows `succeeded`; the client
+blocks on the job's end in Redis, as the API's synchronous routes do, to know when to GET)
+and from the job record's own timestamps (created, started, finished).
 """
 
 from __future__ import annotations
