@@ -65,7 +65,9 @@ bench: setup
 	$(BIN)/python -m bench.engines
 	$(BIN)/python -m bench.service
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.server_compare
 	$(BIN)/python -m bench.encode_levels --size 1024
+	$(BIN)/python -m bench.encode_levels --size 12mp --repeat 3
 
 clean:
 	rm -rf $(VENV) $(REFERENCE_VENV) .pytest_cache .mypy_cache .ruff_cache
