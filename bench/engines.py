@@ -6,7 +6,8 @@ Per engine x model, at 320x320: median ms per inference (rounds interleaved, so 
 hits every engine alike), load time with and without OpenVINO's cache and peak RSS (each in a
 fresh process that loads the model and runs it 10 times), mask difference from onnxruntime
 fp32 on scikit-image's photos, and achieved GFLOP/s. Then where onnxruntime's fp32 time goes
-(its profiler, summed by op type) and whether batches of 2 or 4 raise images/s.
+(its profiler, summed by op type) and OpenVINO's (its per-node counters, fp32 and int8),
+and whether batches of 2 or 4 raise images/s.
 Prints markdown tables; writes bench/results/engines.json.
 """
 
@@ -300,6 +301,36 @@ def ort_op_breakdown(threads: int, tensor: np.ndarray, runs: int, folder: Path) 
     }
 
 
+def ov_op_breakdown(threads: int, tensor: np.ndarray, runs: int) -> dict[str, list[dict]]:
+    """Where OpenVINO's time goes, fp32 and int8: ms per run by node type and kernel.
+
+    The `fast` preset's answer to "where the rest goes": its convolutions run on AMX/VNNI
+    int8 kernels, while OpenVINO keeps the bilinear Resize ops in f32 between them and
+    joins channels with a reference (unvectorised) Concat.
+    """
+    import openvino as ov
+
+    breakdown = {}
+    for key in ("u2netp", "u2netp-int8"):
+        config = {**compile_config(threads, None), "PERF_COUNT": True}
+        path = MODEL_DIR / REGISTRY[key].file_name
+        request = ov.Core().compile_model(str(path), "CPU", config).create_infer_request()
+        request.infer({0: tensor})  # the first run allocates; left out below
+        by_kind: dict[tuple[str, str], float] = defaultdict(float)
+        for _ in range(runs):
+            request.infer({0: tensor})
+            for node in request.profiling_info:
+                seconds = node.real_time.total_seconds()
+                by_kind[(node.node_type, node.exec_type)] += seconds * 1000 / runs
+        total = sum(by_kind.values())
+        breakdown[key] = [
+            {"node": node, "kernel": kernel, "ms": round(ms, 1), "share": round(ms / total, 3)}
+            for (node, kernel), ms in sorted(by_kind.items(), key=lambda item: -item[1])
+            if ms >= 0.05 * total / 5
+        ]
+    return breakdown
+
+
 def dense_conv_model(folder: Path) -> tuple[Path, float]:
     """One big 3x3 conv (256 -> 256 channels at 64x64): what this CPU reaches on a conv
     with plenty of work per weight, to compare u2netp's small-channel layers against."""
@@ -503,6 +534,12 @@ def print_tables(report: dict) -> None:
     print("\n| onnxruntime fp32 op type | ms per run | share of kernel time |\n| --- | --- | --- |")
     for row in profile["op_types"]:
         print(f"| {row['op']} | {row['ms']} | {row['share']:.0%} |")
+    for model, rows in report.get("openvino_profile", {}).items():
+        print(
+            f"\n| OpenVINO {model} node | kernel | ms per run | share |\n| --- | --- | --- | --- |"
+        )
+        for row in rows:
+            print(f"| {row['node']} | {row['kernel']} | {row['ms']} | {row['share']:.0%} |")
     print("\n| Conv output size | GFLOP | ms per run | GFLOP/s |\n| --- | --- | --- | --- |")
     for row in profile["conv_by_output_size"]:
         print(f"| {row['size']} | {row['gflop']} | {row['ms']} | {row['gflops']} |")
@@ -542,6 +579,7 @@ def measure(threads: int, rounds: int, folder: Path) -> dict:
         "engines": engine_rows(times, gflop, precisions, diffs, loads),
         "dense_conv_peak": conv_peak(threads, rounds, folder),
         "ort_fp32_profile": ort_op_breakdown(threads, tensor, 5, folder),
+        "openvino_profile": ov_op_breakdown(threads, tensor, 5),
         "batching": batch_throughput(threads, max(3, rounds // 2), pictures, folder),
         "seconds": round(time.perf_counter() - started),
     }
