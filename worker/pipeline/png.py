@@ -3,13 +3,15 @@
 Written here rather than taken from a PNG library because every encoder measured pairs the
 format with a slower deflate or a full-size copy (`python -m bench.encode_levels`, RGBA
 cutout of a 1024 px photo / of a 12 MP one): OpenCV's libpng with the SUB filter and RLE
-28 / 321 ms, Pillow 64 / 440+ ms, imagecodecs' libpng, libspng and APNG 47-102 / 516-1280
-ms. The PNG container is small (signature, IHDR, IDAT, IEND; RFC 2083); the costly parts are
-left to libraries: numpy does the SUB filter and ISA-L (python-isal) the deflate, 5 / 52 ms
-for the same file size. Rows go through in bands of a quarter megabyte, so a 25 MP picture
-never needs a second full-size copy, and the bands can be split among threads: each
-thread's part is its own raw deflate stream ending on a byte boundary, and the parts joined
-in order are one valid stream (the way pigz compresses in parallel).
+30 / 321 ms, Pillow 63 / 542 ms at level 1; imagecodecs' libpng, libspng and APNG, tried
+once, 47-102 / 516-1280 ms. The PNG container is small (signature, IHDR, IDAT, IEND; RFC
+2083); the costly parts are left to libraries: numpy does the SUB filter and ISA-L
+(python-isal) the deflate, 6 / 58 ms on two threads for the same file size.
+
+Rows go through in bands of a quarter megabyte, so a 25 MP picture never needs a second
+full-size copy, and the bands can be split among threads: each thread's part is its own
+raw deflate stream ending on a byte boundary, and the parts joined in order are one valid
+stream (the way pigz compresses in parallel).
 """
 
 from __future__ import annotations
