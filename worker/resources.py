@@ -36,9 +36,9 @@ HEADROOM_FRACTION = 0.10
 # peak is taken as linear in megapixels. onnxruntime hands its arena back before the
 # full-resolution stages of large images, hence its flat line.
 MEASURED_PEAK_MB: dict[tuple[str, str], tuple[float, float]] = {
-    ("openvino", "fast"): (224, 406),
-    ("openvino", "balanced"): (253, 435),
-    ("openvino", "best"): (288, 445),
+    ("openvino", "fast"): (222, 406),
+    ("openvino", "balanced"): (250, 435),
+    ("openvino", "best"): (289, 445),
     ("onnxruntime", "fast"): (240, 305),
     ("onnxruntime", "balanced"): (384, 380),
     ("onnxruntime", "best"): (421, 378),

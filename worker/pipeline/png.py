@@ -37,7 +37,7 @@ COLOUR_TYPES: dict[str, tuple[int, int]] = {
 }
 SUB_FILTER = 1
 BAND_BYTES = 1 << 18
-# ISA-L offers levels 0-3; above 3 the zlib levels the setting allows are clamped.
+# ISA-L offers levels 0-3; zlib-style levels above 3 are clamped to it.
 ISAL_MAX_LEVEL = 3
 # zlib stream header: deflate with a 32 KB window, "fastest" level flag; 0x7801 % 31 == 0.
 ZLIB_HEADER = b"\x78\x01"
