@@ -30,6 +30,7 @@ from tests.processes import (
     start_process,
     start_redis,
     stop_process,
+    wait_or_stop,
     wait_until,
 )
 
@@ -177,11 +178,7 @@ def start_service(folder: Path) -> Service:
     port = free_port()
     api = start_process(api_command(port), env, folder / "api.log")
     service = Service(folder, redis, api, f"http://127.0.0.1:{port}", env)
-    try:
-        wait_until(lambda: _api_answers(service), timeout=60, interval=0.1)
-    except BaseException:
-        service.stop()
-        raise
+    wait_or_stop(lambda: _api_answers(service), service.stop, timeout=60, interval=0.1)
     return service
 
 

@@ -56,6 +56,17 @@ def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: floa
         time.sleep(interval)
 
 
+def wait_or_stop(
+    predicate: Callable[[], object], stop: Callable[[], object], timeout: float, interval: float
+) -> None:
+    """wait_until(predicate), stopping what was started (`stop`) if it fails or times out."""
+    try:
+        wait_until(predicate, timeout, interval)
+    except BaseException:
+        stop()
+        raise
+
+
 def start_process(
     args: Sequence[str | Path], env: Mapping[str, str] | None, log_path: Path
 ) -> subprocess.Popen[bytes]:
@@ -140,11 +151,7 @@ def start_redis(tmp_path: Path, port: int | None = None, timeout: float = 10.0) 
     server = RedisProcess(
         start_process(args, None, tmp_path / "redis.log"), port, tmp_path / "redis.log"
     )
-    try:
-        wait_until(lambda: _answers_ping(server), timeout)
-    except BaseException:
-        server.stop()
-        raise
+    wait_or_stop(lambda: _answers_ping(server), server.stop, timeout, interval=0.05)
     return server
 
 

@@ -25,6 +25,7 @@ from tests.processes import (
     start_process,
     start_redis,
     stop_process,
+    wait_or_stop,
     wait_until,
 )
 
@@ -155,11 +156,7 @@ def start_stack(folder: Path, model_dir: Path, **env_overrides: str) -> Stack:
         folder / "api.log",
     )
     stack = Stack(f"http://127.0.0.1:{port}", redis, worker, api, folder, env)
-    try:
-        wait_until(lambda: _ready(stack), timeout=90, interval=0.2)
-    except BaseException:
-        stack.stop()
-        raise
+    wait_or_stop(lambda: _ready(stack), stack.stop, timeout=90, interval=0.2)
     return stack
 
 
