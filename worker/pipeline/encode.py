@@ -15,7 +15,7 @@ EXTENSIONS: dict[str, str] = {"png": "png", "webp": "webp", "jpeg": "jpg"}
 
 
 def encode_png(picture: Image.Image, target: BinaryIO, level: int, threads: int = 1) -> None:
-    """PNG through the project's band-wise writer (worker/pipeline/png.py: 4-9x faster than
+    """PNG through the project's band-wise writer (worker/pipeline/png.py: 5-10x faster than
     libpng or Pillow here, no full-size copy), Pillow for modes it does not take."""
     if png.supports(picture):
         png.write_png(picture, target, level, threads)
