@@ -19,14 +19,19 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check_file(spec: ModelSpec, path: Path) -> None:
-    """Raise ModelUnavailable, naming the fix, when the file is missing or not the pinned one."""
+def check_file(spec: ModelSpec, path: Path) -> str | None:
+    """Raise ModelUnavailable, naming the fix, when the file is missing or not the pinned one.
+
+    Returns the digest when the check computed one (the spec pins a hash), so a caller that
+    needs it too does not read and hash the file again.
+    """
     if not path.is_file():
         raise ModelUnavailable(f"model file {path} is missing: {FETCH_HINT}")
     if spec.sha256 is None:
-        return
+        return None
     digest = file_digest(path)
     if digest != spec.sha256:
         raise ModelUnavailable(
             f"model file {path} is corrupt (sha256 {digest[:12]}...): {FETCH_HINT}"
         )
+    return digest

@@ -54,14 +54,15 @@ def compile_config(threads: int, cache_dir: Path | None) -> dict[str, Any]:
     return config
 
 
-def usable_cache_dir(folder: Path, model_path: Path) -> Path | None:
-    """A writable folder for this file's compiled blobs, or None (compile on every load).
+def usable_cache_dir(folder: Path, digest: str) -> Path | None:
+    """A writable folder for the compiled blobs of the file with this sha256, or None
+    (compile on every load).
 
     Keyed by the file's content: OpenVINO keys its cache by the file's path and metadata, and
     a test here showed a same-size rebuild with its time kept (`cp -p`, Docker's COPY) reusing
     the stale blob.
     """
-    target = folder / file_digest(model_path)[:16]
+    target = folder / digest[:16]
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -79,11 +80,13 @@ class OpenVinoModel:
     engine = "openvino"
 
     def __init__(self, spec: ModelSpec, path: Path, *, threads: int, cache_dir: Path | None = None):
-        check_file(spec, path)
+        digest = check_file(spec, path)
         ov = _openvino()
         if ov is None:
             raise ModelUnavailable(f"cannot run {spec.name} on OpenVINO: {INSTALL_HINT}")
-        self.cache_dir = usable_cache_dir(cache_dir, path) if cache_dir else None
+        self.cache_dir = None
+        if cache_dir:
+            self.cache_dir = usable_cache_dir(cache_dir, digest or file_digest(path))
         try:
             self._compiled = ov.Core().compile_model(
                 str(path), "CPU", compile_config(threads, self.cache_dir)
