@@ -18,7 +18,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import urllib3
 from redis import Redis
 
 from scripts.run_local import REPO_ROOT, api_command, child_env, worker_command
@@ -26,6 +25,7 @@ from shared.jobs import HEARTBEATS, Job, JobStore
 from tests.integration.stack import http
 from tests.processes import (
     RedisProcess,
+    answers_http,
     free_port,
     start_process,
     start_redis,
@@ -183,13 +183,10 @@ def start_service(folder: Path) -> Service:
 
 
 def _api_answers(service: Service) -> bool:
-    if service.api.poll() is not None:
-        tail = (service.folder / "api.log").read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"the API exited with {service.api.returncode}:\n{tail}")
-    try:
-        return http.request("GET", f"{service.base_url}/health").status == 200
-    except urllib3.exceptions.HTTPError:  # refused while gunicorn is still starting
-        return False
+    def tail() -> str:
+        return (service.folder / "api.log").read_text(errors="replace")[-2000:]
+
+    return answers_http(f"{service.base_url}/health", {"the API": service.api}, tail)
 
 
 def model_loads(log_text: str) -> list[str]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ from bench.images import SIZES, make
 from bench.loopback import Service, start_service
 from bench.machine import load_average, machine_info
 from bench.rembg_runner import REMBG_CLI, rembg_env, rembg_missing
-from tests.processes import free_port, start_process, stop_process, wait_until
+from tests.processes import answers_http, free_port, start_process, stop_process, wait_until
 
 RESULTS = Path("bench/results/server_compare.json")
 http = urllib3.PoolManager(maxsize=4, timeout=urllib3.Timeout(connect=5, read=300))
@@ -107,7 +106,12 @@ def run_rembg(images: list[bytes], requests: int, folder: Path) -> dict[str, Any
     process = start_process(command, {**rembg_env(), **no_downloads}, folder / "rembg.log")
     url = f"http://127.0.0.1:{port}/api/remove"
     try:
-        wait_until(lambda: _answers(process, f"http://127.0.0.1:{port}/api"), 120, 0.2)
+
+        def tail() -> str:
+            return (folder / "rembg.log").read_text(errors="replace")[-2000:]
+
+        ready = f"http://127.0.0.1:{port}/api"
+        wait_until(lambda: answers_http(ready, {"rembg s": process}, tail), 120, 0.2)
 
         def send(image: bytes) -> float:
             return post(url, image, "file", model="u2netp")
@@ -121,15 +125,6 @@ def run_rembg(images: list[bytes], requests: int, folder: Path) -> dict[str, Any
         return result
     finally:
         stop_process(process, timeout=15)
-
-
-def _answers(process: subprocess.Popen[bytes], url: str) -> bool:
-    if process.poll() is not None:
-        raise RuntimeError(f"rembg s exited with {process.returncode}")
-    try:
-        return http.request("GET", url, retries=False).status == 200
-    except urllib3.exceptions.HTTPError:
-        return False
 
 
 def run_ours(images: list[bytes], requests: int, folder: Path, preset: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import redis
+import urllib3
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -65,6 +66,23 @@ def wait_or_stop(
     except BaseException:
         stop()
         raise
+
+
+# Readiness probes only: short timeouts and no retries, so a probe says "not yet" quickly.
+_PROBE = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2, read=10), retries=False)
+
+
+def answers_http(
+    url: str, watched: Mapping[str, subprocess.Popen[bytes]], logs: Callable[[], str]
+) -> bool:
+    """Whether `url` answers 200 yet; raises, with `logs()`, if a watched process exited."""
+    for name, process in watched.items():
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{logs()}")
+    try:
+        return _PROBE.request("GET", url).status == 200
+    except urllib3.exceptions.HTTPError:  # refused while the server is still starting
+        return False
 
 
 def start_process(

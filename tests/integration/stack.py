@@ -21,6 +21,7 @@ from scripts.run_local import WORKER_OPTIONS
 from shared.settings import REPO_ROOT
 from tests.processes import (
     RedisProcess,
+    answers_http,
     free_port,
     start_process,
     start_redis,
@@ -103,13 +104,8 @@ class Stack:
 
 
 def _ready(stack: Stack) -> bool:
-    for name, process in (("worker", stack.worker), ("api", stack.api)):
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}\n{stack.logs()}")
-    try:
-        return http.request("GET", stack.url("/ready")).status == 200
-    except urllib3.exceptions.HTTPError:
-        return False
+    watched = {"worker": stack.worker, "api": stack.api}
+    return answers_http(stack.url("/ready"), watched, stack.logs)
 
 
 def start_stack(folder: Path, model_dir: Path, **env_overrides: str) -> Stack:
