@@ -323,10 +323,11 @@ def ov_op_breakdown(threads: int, tensor: np.ndarray, runs: int) -> dict[str, li
                 seconds = node.real_time.total_seconds()
                 by_kind[(node.node_type, node.exec_type)] += seconds * 1000 / runs
         total = sum(by_kind.values())
+        # Node kinds under 1% of the run are left out of the table.
         breakdown[key] = [
             {"node": node, "kernel": kernel, "ms": round(ms, 1), "share": round(ms / total, 3)}
             for (node, kernel), ms in sorted(by_kind.items(), key=lambda item: -item[1])
-            if ms >= 0.05 * total / 5
+            if ms >= total / 100
         ]
     return breakdown
 
