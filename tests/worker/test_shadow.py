@@ -67,12 +67,15 @@ def test_blur_is_bounded_work_at_large_sizes() -> None:
         {"shadow": "contact", "mode": "color", "bg_color": "#fff", "vertical_alignment": "center"},
         {"shadow": "drop", "shadow_opacity": 1, "shadow_blur": 0},
         {"shadow": "drop", "mode": "color", "bg_color": "#ffffff80"},
+        {"shadow": "drop", "mode": "image"},
     ],
 )
 def test_the_subject_keeps_its_own_pixels(options: dict) -> None:
     rgb, alpha = _scene()
     original = np.array(rgb)
-    picture = np.asarray(compose(rgb, alpha, ProcessOptions.parse(options)).picture)
+    background = Image.new("RGB", (30, 30), (0, 90, 0))
+    composed = compose(rgb, alpha, ProcessOptions.parse(options), background)
+    picture = np.asarray(composed.picture)
     inside = original[60:140, 60:140]
     assert np.array_equal(picture[60:140, 60:140, :3], inside)
     if picture.shape[2] == 4:

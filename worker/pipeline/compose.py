@@ -14,7 +14,15 @@ from shared.errors import InvalidOption
 from shared.options import RGBA, ProcessOptions
 from worker.pipeline.foreground import estimate_foreground
 from worker.pipeline.framing import Box, Placed, place_subject, subject_bbox
-from worker.pipeline.shadow import darken, over, shadow_layer, shadow_mask, shadow_spec
+from worker.pipeline.shadow import (
+    darken,
+    over,
+    shadow_layer,
+    shadow_mask,
+    shadow_spec,
+    under_colour,
+    under_cutout,
+)
 
 # A pixel counts as subject (for cropping) from half opacity up: the same cut as the metrics.
 SUBJECT_LEVEL = 128
@@ -109,12 +117,31 @@ def _flat(
     return Composed(picture, foreground)
 
 
-def _in_place(rgb: Image.Image, alpha: Image.Image, options: ProcessOptions) -> Placed:
-    """No canvas but a shadow: the whole image is the subject's layer."""
+def _shadow_in_place(
+    rgb: Image.Image, alpha: Image.Image, options: ProcessOptions, background: Image.Image | None
+) -> Composed:
+    """No canvas but a shadow: cast under the subject where it stands, with no second
+    full-size RGBA picture (a 25 MP job stays inside a 512 MB worker)."""
+    subject = subject_bbox(alpha)
+    if subject is None:
+        return _flat(rgb, alpha, options, background)
     if options.clean_colors:
         rgb = estimate_foreground(rgb, alpha)
-    subject = subject_bbox(alpha)
-    return Placed(cutout(rgb, alpha), (0, 0), rgb.size, [], subject)
+    spec = shadow_spec(options, subject)
+    mask = shadow_mask(alpha.crop(subject.corners), (subject.left, subject.top), rgb.size, spec)
+    color = options.bg_color
+    if options.mode == "cutout":
+        picture = under_cutout(cutout(rgb, alpha), mask)
+    elif options.mode == "color" and color is not None and color[3] == 255:
+        picture = under_colour(rgb, alpha, mask, color[:3])
+    elif options.mode == "image":
+        assert background is not None  # noqa: S101 - compose checked it
+        picture = darken(ImageOps.fit(background.convert("RGB"), rgb.size), mask)
+        picture.paste(rgb, (0, 0), alpha)
+    else:
+        picture = over(Image.new("RGBA", rgb.size, color), shadow_layer(mask))
+        over(picture, cutout(rgb, alpha))
+    return Composed(picture, subject)
 
 
 def _canvas(placed: Placed, options: ProcessOptions, background: Image.Image | None) -> Image.Image:
@@ -133,12 +160,9 @@ def _canvas(placed: Placed, options: ProcessOptions, background: Image.Image | N
 def _layered(
     rgb: Image.Image, alpha: Image.Image, options: ProcessOptions, background: Image.Image | None
 ) -> Composed:
-    """A canvas, a shadow cast from the subject's alpha, the subject over both."""
+    """A canvas, the shadow cast from the subject's alpha on it, the subject over both."""
     clean = bool(options.clean_colors) and options.mode != "mask"
-    if options.framed:
-        placed = place_subject(rgb, alpha, options, clean_colors=clean)
-    else:
-        placed = _in_place(rgb, alpha, options)
+    placed = place_subject(rgb, alpha, options, clean_colors=clean)
     canvas = _canvas(placed, options, background)
     if placed.layer is None or placed.subject is None:
         return Composed(canvas, None, placed.warnings)
@@ -180,8 +204,10 @@ def compose(
         raise InvalidOption("mode=image needs a background image")
     if options.crop and (box := subject_box(alpha, options.crop_margin)) is not None:
         rgb, alpha = rgb.crop(box), alpha.crop(box)
-    if options.framed or options.shadow != "none":
+    if options.framed:
         composed = _layered(rgb, alpha, options, background)
+    elif options.shadow != "none":
+        composed = _shadow_in_place(rgb, alpha, options, background)
     else:
         composed = _flat(rgb, alpha, options, background)
     before = composed.picture.size

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image, ImageFilter
 
 from shared.options import ProcessOptions
@@ -114,3 +115,38 @@ def darken(canvas: Image.Image, mask: Image.Image) -> Image.Image:
     """Cast the shadow on an opaque canvas, in place: each pixel times (1 - shadow)."""
     canvas.paste((0, 0, 0), (0, 0, *canvas.size), mask)
     return canvas
+
+
+def _bands(height: int) -> list[tuple[int, int]]:
+    return [(top, min(height, top + BAND_ROWS // 4)) for top in range(0, height, BAND_ROWS // 4)]
+
+
+def under_cutout(picture: Image.Image, mask: Image.Image) -> Image.Image:
+    """Put a black shadow under an RGBA cut-out, in place, band by band ("over" with straight
+    alpha: opaque subject pixels stay exactly as they are)."""
+    for top, bottom in _bands(picture.height):
+        box = (0, top, picture.width, bottom)
+        pixels = np.asarray(picture.crop(box), dtype=np.float32)
+        alpha = pixels[..., 3] / 255
+        shadow = np.asarray(mask.crop(box), dtype=np.float32) / 255
+        out_alpha = alpha + shadow * (1 - alpha)
+        weight = np.divide(alpha, out_alpha, out=np.zeros_like(alpha), where=out_alpha > 0)
+        pixels[..., :3] *= weight[..., None]
+        pixels[..., 3] = out_alpha * 255
+        picture.paste(Image.fromarray(np.rint(pixels).astype(np.uint8), "RGBA"), (0, top))
+    return picture
+
+
+def under_colour(
+    rgb: Image.Image, alpha: Image.Image, mask: Image.Image, colour: tuple[int, int, int]
+) -> Image.Image:
+    """The subject over an opaque colour with the shadow cast on it, in place in `rgb`."""
+    background = np.asarray(colour, dtype=np.float32)
+    for top, bottom in _bands(rgb.height):
+        box = (0, top, rgb.width, bottom)
+        pixels = np.asarray(rgb.crop(box), dtype=np.float32)
+        a = np.asarray(alpha.crop(box), dtype=np.float32)[..., None] / 255
+        lit = 1 - np.asarray(mask.crop(box), dtype=np.float32)[..., None] / 255
+        out = pixels * a + background * lit * (1 - a)
+        rgb.paste(Image.fromarray(np.rint(out).astype(np.uint8), "RGB"), (0, top))
+    return rgb
