@@ -12,8 +12,11 @@ from worker.pipeline import png
 
 MEDIA_TYPES: dict[str, str] = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
 EXTENSIONS: dict[str, str] = {"png": "png", "webp": "webp", "jpeg": "jpg"}
-# libwebp's settings for lossy WebP besides the quality (chosen from bench/webp.py).
-WEBP_SETTINGS: dict[str, Any] = {"method": 4}
+# libwebp's settings for lossy WebP besides the quality, from the size/quality/time table of
+# `python -m bench.webp` (docs/output.md): effort 2 instead of Pillow's 4, and the alpha plane
+# quantised (alpha_quality 80: at most 1/255 off) instead of lossless, whose encoder was
+# most of the time. About a quarter of the old time at a file no larger.
+WEBP_SETTINGS: dict[str, Any] = {"method": 2, "alpha_quality": 80}
 
 
 def encode_png(picture: Image.Image, target: BinaryIO, level: int, threads: int = 1) -> None:
