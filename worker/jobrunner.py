@@ -141,7 +141,12 @@ def run_job(
             source = storage.get(job.files["original"])
             background = _background(storage, job, settings)
         picture, outcome = make_picture(
-            source, options, settings=settings, background=background, timer=timer
+            source,
+            options,
+            settings=settings,
+            load_model=load_model,
+            background=background,
+            timer=timer,
         )
         del source
         outputs = _store_outputs(storage, job_id, picture, outcome, options, settings, timer)
