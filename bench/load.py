@@ -321,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
 
             config.model = str(build_model(Path(folder) / "tiny.onnx"))
         result = run_load(config, Path(folder))
+    if args.tiny_model:  # not the temporary path it was written to
+        result["config"]["model"] = "tiny (tests/onnx_models.py build_model)"
     result = {
         "command": "python -m bench.load " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": info,

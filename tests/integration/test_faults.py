@@ -13,6 +13,8 @@ The worker child SIGKILLed mid-job and the poison image are in test_service.py.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,12 +26,12 @@ import pytest
 from api.app import create_app
 from bench.images import synthetic_photo
 from shared.jobs import Job, JobStore, new_job_id
-from shared.settings import Settings
+from shared.settings import REPO_ROOT, Settings
 from shared.storage.local import LocalStorage
 from shared.storage.memory import MemoryStorage
 from shared.tasks import storage_keys
 from tests.conftest import encoded, require_real_model, subject_photo
-from tests.integration.stack import Stack, http, start_stack
+from tests.integration.stack import BIN, Stack, http, start_stack
 from tests.processes import start_redis, wait_until
 
 pytestmark = pytest.mark.integration
@@ -180,3 +182,21 @@ def test_redis_restarted_with_jobs_queued_and_one_in_flight(stack: Stack, big_ph
     for job_id in (in_flight, *queued):
         job = stack.wait_for(job_id, timeout=180)
         assert job["status"] == "succeeded", (job, stack.logs())
+
+
+def test_bad_time_limits_stop_the_worker_at_start() -> None:
+    env = {**os.environ, "CUTOUT_TASK_TIME_LIMIT": "700", "CUTOUT_BROKER_VISIBILITY_TIMEOUT": "600"}
+    done = subprocess.run(
+        [BIN / "celery", "-A", "worker.celery_app:app", "worker", "--concurrency=1"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "cutout worker: CUTOUT_TASK_TIME_LIMIT (700) must be below "
+        "CUTOUT_BROKER_VISIBILITY_TIMEOUT (600): otherwise Redis hands a running job to a "
+        "second worker"
+    )
