@@ -129,7 +129,8 @@ def run_job(
     job = store.start(
         job_id, worker=worker_name, max_attempts=settings.max_attempts, task_id=task_id
     )
-    if job is None or job.status is not Status.PROCESSING or job.task_id != task_id:
+    replaced = task_id is not None and job is not None and job.task_id != task_id
+    if job is None or job.status is not Status.PROCESSING or replaced:
         why = "gone" if job is None else f"{job.status}, task {job.task_id} (not {task_id})"
         log.info("job %s not processed: %s", job_id, why)
         return job

@@ -197,6 +197,17 @@ def test_a_late_delivery_of_a_replaced_task_changes_nothing(
     assert done is not None and done.status is Status.SUCCEEDED
 
 
+def test_a_caller_without_a_task_id_runs_a_resent_job(
+    store: JobStore, tiny_settings: Settings
+) -> None:
+    # The command line and the tests run jobs directly, outside Celery.
+    storage = MemoryStorage()
+    _job(store, storage)
+    store.update("j", lambda job: setattr(job, "task_id", "resent") or True)
+    done = run_job("j", store=store, storage=storage, settings=tiny_settings, worker_name="w")
+    assert done is not None and done.status is Status.SUCCEEDED
+
+
 def test_outputs_of_a_job_deleted_while_it_ran_are_removed(
     store: JobStore, tiny_settings: Settings
 ) -> None:
