@@ -27,7 +27,16 @@ def _check_nothing_lost(result: dict, submissions: int) -> None:
 
 
 def test_200_submissions_from_4_tenants_all_end_once(tmp_path: Path, tiny_model: Path) -> None:
-    config = LoadConfig(submissions=200, tenants=4, clients=8, deadline=600, model=str(tiny_model))
+    # No rate limit and no queue cap (where they exist): every submission is accepted.
+    config = LoadConfig(
+        submissions=200,
+        tenants=4,
+        clients=8,
+        deadline=600,
+        rate_limit_submit="",
+        max_queue_depth=0,
+        model=str(tiny_model),
+    )
     result = run_load(config, tmp_path)
     _check_nothing_lost(result, 200)
     assert result["accepted_jobs"] == 200 and result["tenants_seen"] == 4
