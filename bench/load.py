@@ -233,7 +233,7 @@ def tally(
     created = [r.created_at for r in records.values()]
     span = (max(finished) - min(created)) if finished and created else 0.0
     return {
-        "submissions": sum(answers.statuses.values()),
+        "requests": sum(answers.statuses.values()),  # every POST, retries included
         "answers_by_status": {str(k): v for k, v in sorted(answers.statuses.items())},
         "refusals_by_code": dict(answers.codes),
         "rate_limited_429": answers.statuses.get(429, 0),
