@@ -8,8 +8,10 @@ heartbeats, sweeps the files of expired jobs and late outputs, and runs the reap
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -62,23 +64,36 @@ def _resend(job_id: str, task_id: str) -> None:
     app.send_task(PROCESS_TASK, args=[job_id], task_id=task_id, queue=PROCESS_QUEUE)
 
 
+def _beat(name: str) -> None:
+    job_store().beat(name, max_megapixels=budget.max_megapixels)
+
+
+def _sweep() -> None:
+    sweep_expired(job_store(), storage())
+    # Every task that could still write has hit its hard time limit by then.
+    grace = settings.task_time_limit + settings.heartbeat_seconds
+    sweep_late_outputs(job_store(), storage(), grace=grace)
+
+
+def _reap() -> None:
+    stale_after, most = stale_seconds(settings), settings.reaper_max_resends
+    reap(job_store(), _resend, stale_after=stale_after, max_resends=most)
+
+
 def _heartbeat_loop(name: str) -> None:
+    # Apart, so storage being down (the sweeps) never stops the heartbeat or the reaper.
+    duties: list[Callable[[], None]] = [functools.partial(_beat, name), _sweep, _reap]
     while not _stop.is_set():
-        try:
-            job_store().beat(name, max_megapixels=budget.max_megapixels)
-            sweep_expired(job_store(), storage())
-            # Every task that could still write has hit its hard time limit by then.
-            grace = settings.task_time_limit + settings.heartbeat_seconds
-            sweep_late_outputs(job_store(), storage(), grace=grace)
-            reap(
-                job_store(),
-                _resend,
-                stale_after=stale_seconds(settings),
-                max_resends=settings.reaper_max_resends,
-            )
-        except Exception:  # a Redis/storage hiccup must not kill the heartbeat thread
-            log.exception("heartbeat failed; retrying in %.0f s", settings.heartbeat_seconds)
+        for duty in duties:
+            try:
+                duty()
+            except Exception:  # a Redis/storage hiccup must not kill the heartbeat thread
+                log.exception("heartbeat: %s failed; retrying next beat", _name(duty))
         _stop.wait(settings.heartbeat_seconds)
+
+
+def _name(duty: Any) -> str:
+    return getattr(getattr(duty, "func", duty), "__name__", "a duty").lstrip("_")
 
 
 @worker_ready.connect
