@@ -27,23 +27,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import urllib3
-
-from bench.images import synthetic_photo
+from bench.load_client import IMAGE_SIZE, Answers, submit_all
 from bench.loopback import Service, start_service
 from bench.machine import load_average, machine_info
 from bench.service import percentile
@@ -51,7 +46,6 @@ from shared.jobs import KEY_PREFIX, Job
 from shared.keys import KeyStore
 
 RESULTS = Path("bench/results/load.json")
-IMAGE_SIZE = (320, 240)
 TERMINAL = {"succeeded", "failed", "canceled"}
 
 
@@ -68,25 +62,6 @@ class LoadConfig:
     max_queue_depth: int | None = None
     # An ONNX file instead of the preset's model (CUTOUT_MODEL), e.g. the tests' tiny one.
     model: str | None = None
-
-
-@dataclass
-class Answers:
-    """What the clients saw, shared by their threads."""
-
-    latencies_ms: list[float] = field(default_factory=list)
-    statuses: Counter[int] = field(default_factory=Counter)
-    codes: Counter[str] = field(default_factory=Counter)
-    accepted: dict[str, str] = field(default_factory=dict)  # job id -> tenant
-    unsent: int = 0  # submissions still refused when the deadline came
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def note(self, status: int, latency_ms: float, code: str | None) -> None:
-        with self.lock:
-            self.latencies_ms.append(latency_ms)
-            self.statuses[status] += 1
-            if code:
-                self.codes[code] += 1
 
 
 def _environment(config: LoadConfig) -> dict[str, str]:
@@ -113,82 +88,6 @@ def _os_environ(overrides: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-def _photo() -> bytes:
-    buffer = io.BytesIO()
-    synthetic_photo(*IMAGE_SIZE, seed=3).save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
-
-
-def _submit_one(
-    http: urllib3.PoolManager,
-    url: str,
-    key: str,
-    image: bytes,
-    answers: Answers,
-    *,
-    stop_at: float,
-    max_wait: float,
-) -> str | None:
-    """POST until accepted (202) or the deadline; returns the job id."""
-    form = {"image": ("photo.jpg", image, "image/jpeg")}
-    headers = {"Authorization": f"Bearer {key}"}
-    while time.monotonic() < stop_at:
-        start = time.perf_counter()
-        try:
-            response = http.request("POST", url, fields=form, headers=headers)
-        except urllib3.exceptions.HTTPError:
-            answers.note(0, (time.perf_counter() - start) * 1000, "connection_error")
-            time.sleep(0.5)
-            continue
-        latency = (time.perf_counter() - start) * 1000
-        body = _json(response.data)
-        code = (body.get("error") or {}).get("code") if response.status != 202 else None
-        answers.note(response.status, latency, code)
-        if response.status == 202:
-            return str(body["id"])
-        if response.status not in (429, 503):
-            return None  # a refusal that retrying cannot cure; counted by its code
-        retry_after = float(response.headers.get("Retry-After") or 1)
-        time.sleep(max(0.0, min(retry_after, max_wait, stop_at - time.monotonic())))
-    with answers.lock:
-        answers.unsent += 1
-    return None
-
-
-def _json(data: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def submit_all(
-    service: Service, keys: Sequence[tuple[str, str]], config: LoadConfig, stop_at: float
-) -> tuple[Answers, float]:
-    """Every submission from `config.clients` threads; the answers and the seconds it took."""
-    http = urllib3.PoolManager(
-        maxsize=config.clients,
-        timeout=urllib3.Timeout(connect=5, read=60),
-        retries=False,
-    )
-    answers, image, url = Answers(), _photo(), f"{service.base_url}/v1/jobs"
-
-    def one(number: int) -> None:
-        tenant, key = keys[number % len(keys)]
-        job_id = _submit_one(
-            http, url, key, image, answers, stop_at=stop_at, max_wait=config.max_retry_wait
-        )
-        if job_id is not None:
-            with answers.lock:
-                answers.accepted[job_id] = tenant
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(config.clients) as pool:
-        list(pool.map(one, range(config.submissions)))
-    return answers, time.perf_counter() - started
 
 
 def wait_for_jobs(service: Service, job_ids: Sequence[str], stop_at: float) -> dict[str, Job]:
@@ -278,7 +177,14 @@ def run_load(config: LoadConfig, folder: Path) -> dict[str, Any]:
             service.wait_ready(worker, timeout=120)
         store = KeyStore(service.client)
         keys = [(f"tenant{n}", store.create(f"tenant{n}")[0]) for n in range(config.tenants)]
-        answers, submitting = submit_all(service, keys, config, stop_at)
+        answers, submitting = submit_all(
+            service.base_url,
+            keys,
+            submissions=config.submissions,
+            clients=config.clients,
+            max_wait=config.max_retry_wait,
+            stop_at=stop_at,
+        )
         started_waiting = time.perf_counter()
         records = wait_for_jobs(service, list(answers.accepted), stop_at)
         waited = time.perf_counter() - started_waiting
