@@ -54,6 +54,11 @@ def _remove_background() -> Response | tuple[Response, int]:
         return pending
     response = send_output(svc, job, "result", allow_redirect=False)
     response.headers["X-Job-Id"] = job.id
+    response.headers["X-Cutout-Method"] = job.method or "unknown"
+    if job.warnings:  # e.g. the model failed and GrabCut made the mask (ASCII, one line)
+        response.headers["X-Cutout-Warnings"] = " ".join(
+            "; ".join(job.warnings).encode("ascii", "replace").decode().split()
+        )
     return response
 
 

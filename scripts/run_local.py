@@ -199,6 +199,9 @@ def redis_command(port: int, data_dir: Path) -> list[str]:
         find_redis_server(),
         *("--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes"),
         *("--dir", str(data_dir / "redis"), "--appendonly", "yes", "--save", ""),
+        # Every write on disk before it is acknowledged, and a full Redis refuses writes
+        # (a 503) rather than evicting job records: see docs/faults.md.
+        *("--appendfsync", "always", "--maxmemory-policy", "noeviction"),
         *("--daemonize", "no", "--logfile", str(data_dir / "redis" / "redis.log")),
     ]
 

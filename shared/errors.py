@@ -62,6 +62,13 @@ class InferenceFailed(CutoutError):
     http_status = 500
 
 
+class OutOfMemory(CutoutError):
+    """The worker ran out of memory on this image (not a model failure: no fallback)."""
+
+    code = "out_of_memory"
+    http_status = 503
+
+
 class StorageUnavailable(CutoutError):
     """The storage backend cannot be reached or failed on its side; callers may retry."""
 
@@ -114,7 +121,8 @@ class RequestInFlight(CutoutError):
 
 
 # Codes that only ever appear on failed jobs (never raised in the API process).
-JOB_FAILURE_STATUS = {"worker_lost": 500, "timeout": 504}
+# `stalled`: the reaper re-sent the job as often as allowed (worker/reaper.py).
+JOB_FAILURE_STATUS = {"worker_lost": 500, "timeout": 504, "stalled": 503}
 
 
 def http_status_for(code: str) -> int:

@@ -114,6 +114,24 @@ class Settings(BaseSettings):
     broker_visibility_timeout: int = Field(
         600, gt=0, description="Seconds before an unacknowledged job is redelivered."
     )
+    task_max_retries: int = Field(
+        5,
+        ge=0,
+        description="Retries of a job whose storage or Redis is unreachable, then "
+        "it fails (storage_unavailable).",
+    )
+    task_retry_backoff_max: float = Field(
+        60.0, gt=0, description="Longest wait between those retries (they double from 2 s)."
+    )
+    reaper_stale_seconds: float | None = Field(
+        None,
+        gt=0,
+        description="A queued or processing job that has not moved for this long and is not "
+        "on the broker is re-sent; unset = TASK_TIME_LIMIT + BROKER_VISIBILITY_TIMEOUT.",
+    )
+    reaper_max_resends: int = Field(
+        3, ge=0, description="Re-sends of a stuck job by the reaper before it fails (stalled)."
+    )
     worker_max_tasks_per_child: int = Field(
         200, ge=1, description="Jobs a worker child runs before it is replaced."
     )

@@ -21,7 +21,11 @@ class RecordingQueue:
     """A queue that remembers what was sent (or refuses, like a broker that is down)."""
 
     sent: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
     down: bool = False
+
+    def revoke(self, task_id: str) -> None:
+        self.revoked.append(task_id)
 
     def send(self, job_id: str) -> None:
         if self.down:
