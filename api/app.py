@@ -8,8 +8,11 @@ from flask import Flask
 
 from api import compat, health, jobs
 from api.auth import authenticate
+from api.backpressure import install_sync_slots
 from api.errors import register_error_handlers
+from api.limits import install_limits
 from api.queue import CeleryQueue, JobQueue
+from api.security import install_security
 from api.services import Services
 from shared.jobs import JobStore
 from shared.keys import KeyStore
@@ -47,7 +50,12 @@ def create_app(
         queue=queue or CeleryQueue(settings),
         keys=keys or KeyStore(store.redis),
     )
+    # Order matters: CORS preflights are answered before authentication, and the rate
+    # limiter needs the tenant that authentication finds.
+    install_security(app, settings)
     app.before_request(authenticate)
+    install_limits(app, settings)
+    install_sync_slots(app, settings.sync_wait_slots)
     for module in (jobs, compat, health):
         app.register_blueprint(module.blueprint)
     register_error_handlers(app)

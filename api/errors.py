@@ -26,6 +26,8 @@ def register_error_handlers(app: Flask) -> None:
         response, status = error_response(exc.code, exc.message, exc.http_status)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="cutout"'
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response, status
 
     @app.errorhandler(redis.RedisError)

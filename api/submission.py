@@ -6,6 +6,7 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from api.backpressure import check_queue
 from api.services import Services
 from api.uploads import Upload, option_fields, read_image
 from shared import idempotency
@@ -81,6 +82,7 @@ def submit(
     earlier = idempotency.replay(svc.store, claim) if claim else None
     if earlier is not None:
         return earlier, False
+    check_queue(svc)
     job_id = new_job_id()
     keys = storage_keys(job_id)
     for name, upload in uploads.items():

@@ -11,6 +11,8 @@ class CutoutError(Exception):
 
     code = "internal_error"
     http_status = 500
+    # Seconds a client should wait before retrying (sent as Retry-After), when it may retry.
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -77,6 +79,21 @@ class JobNotFinished(CutoutError):
 class QueueUnavailable(CutoutError):
     code = "queue_unavailable"
     http_status = 503
+
+
+class QueueFull(CutoutError):
+    """More jobs wait in the queue than CUTOUT_MAX_QUEUE_DEPTH: come back later."""
+
+    code = "queue_full"
+    http_status = 503
+    retry_after = 10
+
+
+class RateLimited(CutoutError):
+    """The tenant sent more requests than its rate limit allows (Retry-After says when)."""
+
+    code = "rate_limited"
+    http_status = 429
 
 
 class StoreUnavailable(CutoutError):
