@@ -14,6 +14,7 @@ from api.limits import install_limits
 from api.queue import CeleryQueue, JobQueue
 from api.security import install_security
 from api.services import Services
+from api.uploads import MAX_FORM_MEMORY_SIZE, MAX_FORM_PARTS, UploadRequest
 from shared.jobs import JobStore
 from shared.keys import KeyStore
 from shared.settings import Settings, get_settings
@@ -37,7 +38,12 @@ def create_app(
     """The API; tests pass fakes for the store, storage, queue and key store."""
     settings = settings or get_settings()
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=REQUEST_FILES * settings.max_upload_bytes + 64 * 1024)
+    app.request_class = UploadRequest
+    app.config.update(
+        MAX_CONTENT_LENGTH=REQUEST_FILES * settings.max_upload_bytes + 64 * 1024,
+        MAX_FORM_PARTS=MAX_FORM_PARTS,
+        MAX_FORM_MEMORY_SIZE=MAX_FORM_MEMORY_SIZE,
+    )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep id and status first
     app.config.update(config or {})
     store = store or JobStore(

@@ -12,6 +12,7 @@ from api.uploads import Upload, option_fields, read_image
 from shared import idempotency
 from shared.errors import InvalidImage, InvalidOption, QueueUnavailable
 from shared.idempotency import Claim
+from shared.imageinfo import input_warnings
 from shared.jobs import Job, new_job_id
 from shared.options import MODEL_NAMES, ProcessOptions
 from shared.tasks import storage_keys
@@ -93,6 +94,7 @@ def submit(
         options=options_json,
         input=uploads["original"].facts(),
         files={name: keys[name] for name in uploads},
+        warnings=input_warnings(uploads["original"].info),
     )
     return _record_and_send(svc, job, claim)
 

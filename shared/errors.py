@@ -42,6 +42,20 @@ class FileTooLarge(CutoutError):
     http_status = 413
 
 
+class FormTooLarge(CutoutError):
+    """A form with too many parts, or a text field longer than the API reads."""
+
+    code = "form_too_large"
+    http_status = 413
+
+
+class MalformedRequest(CutoutError):
+    """A request body the API cannot parse (a broken multipart form, non-UTF-8 part headers)."""
+
+    code = "malformed_request"
+    http_status = 400
+
+
 class InvalidImage(CutoutError):
     code = "invalid_image"
     http_status = 422

@@ -89,6 +89,16 @@ class ImageInfo:
         }
 
 
+def input_warnings(info: ImageInfo) -> list[str]:
+    """What a client should know about how its file will be read (it is not refused for it)."""
+    if info.frames > 1:
+        return [
+            f"the image is animated or has pages: only the first of its {info.frames} frames "
+            "is used"
+        ]
+    return []
+
+
 def probe(source: Source, *, max_megapixels: float) -> ImageInfo:
     """Read only the header of source and describe it; raise if its type or size is refused."""
     with _open(source, max_megapixels) as (im, prefix):
