@@ -66,6 +66,19 @@ class NotFound(CutoutError):
     http_status = 404
 
 
+class InputNotFound(NotFound):
+    """A local input file (command line, Python API) that does not exist."""
+
+    code = "input_not_found"
+
+
+class OutputNotWritable(CutoutError):
+    """A local output path (command line, Python API) whose folder is missing or read-only."""
+
+    code = "output_not_writable"
+    http_status = 500  # never raised by the service: its outputs go to storage
+
+
 class ModelUnavailable(CutoutError):
     """The model file is missing, corrupt or cannot be loaded by the inference engine."""
 
