@@ -14,6 +14,8 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
+from shared.settings import get_settings
+
 # Command-line flags (--bind, --workers, --threads) still override these.
 accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
@@ -22,6 +24,18 @@ logger_class = "api.gunicorn_conf.RedactingLogger"
 # Long random-looking path segments outside /v1/ (ids from other routes).
 _TOKEN = re.compile(r"^(?=.*[0-9A-Z_])[A-Za-z0-9_-]{16,}$")
 _SAFE_ATOMS = ("h", "l", "t", "s", "m", "H", "b", "B", "a", "T", "D", "M", "L", "p")
+
+
+def when_ready(server: Any) -> None:
+    """Warn when the synchronous routes may take every thread (api/backpressure.py)."""
+    slots, threads = get_settings().sync_wait_slots, server.cfg.threads
+    if slots >= threads:
+        server.log.warning(
+            "CUTOUT_SYNC_WAIT_SLOTS=%d is not below gunicorn's %d threads: waiting "
+            "/remove-bg calls can hold every thread; polls and health checks would queue",
+            slots,
+            threads,
+        )
 
 
 def redact_path(path: str) -> str:

@@ -13,7 +13,7 @@ are counted in each process's memory until it answers again (never a 500 for tha
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, g, request
-from flask_limiter import Limit, Limiter, RateLimitExceeded
+from flask_limiter import HeaderNames, Limit, Limiter, RateLimitExceeded
 
 from api.errors import error_response
 from shared.errors import RateLimited
@@ -21,6 +21,10 @@ from shared.keys import ANONYMOUS
 from shared.settings import Settings
 
 KEY_PREFIX = "cutout-limits"
+# flask-limiter puts its Retry-After on every response, a 202 included (where clients read it
+# as a polling delay), and raises the API's own (queue_full's) to its window's end. It writes
+# to this private name instead, which becomes Retry-After on a 429 only.
+_LIMITER_RETRY_AFTER = "X-Cutout-Limiter-Retry-After"
 SUBMIT_METHODS = ("post",)
 READ_METHODS = ("get", "head", "put", "patch", "delete")
 
@@ -68,12 +72,22 @@ def install_limits(app: Flask, settings: Settings) -> Limiter | None:
         strategy="fixed-window",
         key_prefix=KEY_PREFIX,
         headers_enabled=True,
+        header_name_mapping={HeaderNames.RETRY_AFTER: _LIMITER_RETRY_AFTER},
         swallow_errors=True,
         in_memory_fallback_enabled=True,
     )
+    # Registered before the limiter's own hook, so it runs after it (Flask runs them reversed).
+    app.after_request(_retry_after_on_429_only)
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     return limiter
+
+
+def _retry_after_on_429_only(response: Response) -> Response:
+    retry_after = response.headers.pop(_LIMITER_RETRY_AFTER, None)
+    if response.status_code == 429 and retry_after is not None:
+        response.headers["Retry-After"] = retry_after
+    return response
 
 
 def _rate_limited(exc: RateLimitExceeded) -> tuple[Response, int]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import fakeredis
 import pytest
 
+from shared.errors import QueueFull
 from shared.jobs import JobStore
 from shared.queues import queue_depth, queue_keys
 from shared.tasks import PROCESS_QUEUE
@@ -34,6 +35,7 @@ def test_submissions_over_the_limit_get_429_with_retry_after(tiny_model: Path) -
     assert first.status_code == 202
     assert first.headers["X-RateLimit-Limit"] == "2"
     assert first.headers["X-RateLimit-Remaining"] == "1"
+    assert "Retry-After" not in first.headers  # a 202's Retry-After would read as "poll later"
     assert _submit(api).status_code == 202
     refused = _submit(api)
     assert refused.status_code == 429
@@ -93,7 +95,9 @@ def test_a_full_queue_answers_503_queue_full_before_storing_anything(tiny_model:
         response = _submit(api, route)
         assert response.status_code == 503, route
         assert response.get_json()["error"]["code"] == "queue_full"
-        assert int(response.headers["Retry-After"]) > 0
+        # Its own Retry-After, not the end of the rate limiter's window.
+        assert response.headers["Retry-After"] == str(QueueFull.retry_after)
+        assert "X-Cutout-Limiter-Retry-After" not in response.headers
     assert api.storage.files == {} and api.queue.sent == []
     api.store.redis.lpop(PROCESS_QUEUE)
     assert _submit(api).status_code == 202
