@@ -36,6 +36,7 @@ FUZZ = settings(
     max_examples=int(os.environ.get("CUTOUT_FUZZ_EXAMPLES", "150")),
     deadline=None,
     derandomize=True,  # the same examples on every run: a failure is reproducible
+    database=None,  # so nothing to remember between runs (no .hypothesis/ folder)
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
