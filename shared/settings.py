@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     max_queue_depth: int = Field(
         1000,
         ge=0,
-        description="Jobs waiting in the queue above which submissions get 503 queue_full; "
+        description="Jobs waiting in the queue at which new submissions get 503 queue_full; "
         "0 = no cap.",
     )
     sync_wait_slots: int = Field(
