@@ -6,6 +6,7 @@ stable code (or decodes them, for awkward but valid files), never `internal_erro
 
 from __future__ import annotations
 
+import gzip
 import io
 
 import pytest
@@ -178,3 +179,18 @@ def test_many_files_in_one_request_are_refused(api: Api) -> None:
     response = api.client.post("/v1/jobs", data=data)
     assert response.status_code in (400, 413)
     assert _error(response)["code"] in {"invalid_option", "form_too_large"}
+
+
+def test_a_gzip_encoded_body_is_never_inflated(api: Api) -> None:
+    # 20 MB of form compressed to ~20 KB: the API reads bodies as sent, so it stays 20 KB.
+    inner = _multipart(
+        [(b'Content-Disposition: form-data; name="image"; filename="a.jpg"', bytes(20_000_000))]
+    )
+    body = gzip.compress(inner)
+    response = api.client.post(
+        "/v1/jobs",
+        data=body,
+        content_type="multipart/form-data; boundary=XyZ",
+        headers={"Content-Encoding": "gzip"},
+    )
+    assert response.status_code == 400 and _error(response)["code"] == "malformed_request"
