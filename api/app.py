@@ -8,9 +8,13 @@ from flask import Flask
 
 from api import compat, health, jobs
 from api.auth import authenticate
+from api.backpressure import install_sync_slots
 from api.errors import register_error_handlers
+from api.limits import install_limits
 from api.queue import CeleryQueue, JobQueue
+from api.security import install_security
 from api.services import Services
+from api.uploads import MAX_FORM_MEMORY_SIZE, MAX_FORM_PARTS, UploadRequest
 from shared.jobs import JobStore
 from shared.keys import KeyStore
 from shared.settings import Settings, get_settings
@@ -34,7 +38,12 @@ def create_app(
     """The API; tests pass fakes for the store, storage, queue and key store."""
     settings = settings or get_settings()
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=REQUEST_FILES * settings.max_upload_bytes + 64 * 1024)
+    app.request_class = UploadRequest
+    app.config.update(
+        MAX_CONTENT_LENGTH=REQUEST_FILES * settings.max_upload_bytes + 64 * 1024,
+        MAX_FORM_PARTS=MAX_FORM_PARTS,
+        MAX_FORM_MEMORY_SIZE=MAX_FORM_MEMORY_SIZE,
+    )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep id and status first
     app.config.update(config or {})
     store = store or JobStore(
@@ -47,7 +56,12 @@ def create_app(
         queue=queue or CeleryQueue(settings),
         keys=keys or KeyStore(store.redis),
     )
+    # Order matters: CORS preflights are answered before authentication, and the rate
+    # limiter needs the tenant that authentication finds.
+    install_security(app, settings)
     app.before_request(authenticate)
+    install_limits(app, settings)
+    install_sync_slots(app, settings.sync_wait_slots)
     for module in (jobs, compat, health):
         app.register_blueprint(module.blueprint)
     register_error_handlers(app)

@@ -6,11 +6,13 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from api.backpressure import check_queue
 from api.services import Services
 from api.uploads import Upload, option_fields, read_image
 from shared import idempotency
 from shared.errors import InvalidImage, InvalidOption, QueueUnavailable
 from shared.idempotency import Claim
+from shared.imageinfo import input_warnings
 from shared.jobs import Job, new_job_id
 from shared.options import MODEL_NAMES, ProcessOptions
 from shared.tasks import storage_keys
@@ -81,6 +83,7 @@ def submit(
     earlier = idempotency.replay(svc.store, claim) if claim else None
     if earlier is not None:
         return earlier, False
+    check_queue(svc)
     job_id = new_job_id()
     keys = storage_keys(job_id)
     for name, upload in uploads.items():
@@ -91,6 +94,7 @@ def submit(
         options=options_json,
         input=uploads["original"].facts(),
         files={name: keys[name] for name in uploads},
+        warnings=input_warnings(uploads["original"].info),
     )
     return _record_and_send(svc, job, claim)
 

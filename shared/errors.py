@@ -11,6 +11,8 @@ class CutoutError(Exception):
 
     code = "internal_error"
     http_status = 500
+    # Seconds a client should wait before retrying (sent as Retry-After), when it may retry.
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -40,6 +42,20 @@ class FileTooLarge(CutoutError):
     http_status = 413
 
 
+class FormTooLarge(CutoutError):
+    """A form with too many parts, or a text field longer than the API reads."""
+
+    code = "form_too_large"
+    http_status = 413
+
+
+class MalformedRequest(CutoutError):
+    """A request body the API cannot parse (a broken multipart form, non-UTF-8 part headers)."""
+
+    code = "malformed_request"
+    http_status = 400
+
+
 class InvalidImage(CutoutError):
     code = "invalid_image"
     http_status = 422
@@ -48,6 +64,19 @@ class InvalidImage(CutoutError):
 class NotFound(CutoutError):
     code = "not_found"
     http_status = 404
+
+
+class InputNotFound(NotFound):
+    """A local input file (command line, Python API) that does not exist."""
+
+    code = "input_not_found"
+
+
+class OutputNotWritable(CutoutError):
+    """A local output path (command line, Python API) whose folder is missing or read-only."""
+
+    code = "output_not_writable"
+    http_status = 500  # never raised by the service: its outputs go to storage
 
 
 class ModelUnavailable(CutoutError):
@@ -84,6 +113,21 @@ class JobNotFinished(CutoutError):
 class QueueUnavailable(CutoutError):
     code = "queue_unavailable"
     http_status = 503
+
+
+class QueueFull(CutoutError):
+    """More jobs wait in the queue than CUTOUT_MAX_QUEUE_DEPTH: come back later."""
+
+    code = "queue_full"
+    http_status = 503
+    retry_after = 10
+
+
+class RateLimited(CutoutError):
+    """The tenant sent more requests than its rate limit allows (Retry-After says when)."""
+
+    code = "rate_limited"
+    http_status = 429
 
 
 class StoreUnavailable(CutoutError):

@@ -148,6 +148,43 @@ class Settings(BaseSettings):
     ready_heartbeat_max_age: float = Field(
         60.0, gt=0, description="/ready fails when no worker reported for this long."
     )
+    rate_limit: str = Field(
+        "1200/minute",
+        description="Requests per tenant to read routes (polls, downloads, deletes), in "
+        "limits' syntax ('10/second;1200/minute'); empty = no limit.",
+    )
+    rate_limit_submit: str = Field(
+        "120/minute",
+        description="Submissions (POST) per tenant, counted apart from reads; empty = no limit.",
+    )
+    rate_limit_storage_url: str | None = Field(
+        None,
+        description="Where rate-limit counters live (a limits storage URI); unset = "
+        "CUTOUT_REDIS_URL, memory:// = per API process.",
+    )
+    max_queue_depth: int = Field(
+        1000,
+        ge=0,
+        description="Jobs waiting in the queue at which new submissions get 503 queue_full; "
+        "0 = no cap.",
+    )
+    sync_wait_slots: int = Field(
+        3,
+        ge=0,
+        description="Requests to /remove-bg and /evaluate that may wait for their job at once "
+        "per API process (keep below gunicorn's threads); the rest get 202 at once.",
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins allowed to call the API from a browser "
+        "(https://app.example.com); empty = no CORS headers.",
+    )
+    trusted_proxies: int = Field(
+        0,
+        ge=0,
+        description="Reverse proxies in front of the API whose X-Forwarded-* headers are "
+        "trusted for links; 0 = ignore those headers.",
+    )
     eval_dir: Path = Field(
         REPO_ROOT.parent / "shared" / "eval",
         description="Evaluation data (benchmark images, masks, rembg fixtures).",

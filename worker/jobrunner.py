@@ -169,7 +169,8 @@ def run_job(
 
     def record(finished: Job) -> None:
         finished.outputs, finished.metrics, finished.method = outputs, metrics, outcome.method
-        finished.timings_ms, finished.warnings = timer.milliseconds, outcome.warnings
+        finished.timings_ms = timer.milliseconds
+        finished.warnings = [*finished.warnings, *outcome.warnings]
         finished.worker = {
             "name": worker_name,
             "engine": outcome.engine,
