@@ -38,7 +38,9 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep id and status first
     app.config.update(config or {})
     store = store or JobStore(
-        redis_client(settings), retention_seconds=settings.job_retention_seconds
+        redis_client(settings),
+        retention_seconds=settings.job_retention_seconds,
+        public_url=settings.public_url,
     )
     app.extensions["cutout"] = Services(
         settings=settings,
