@@ -158,8 +158,8 @@ class Settings(BaseSettings):
     )
     webhook_schedule: str = Field(
         DEFAULT_WEBHOOK_SCHEDULE,
-        description="Seconds before each webhook attempt: the first, then after each failure "
-        "(comma-separated; 10% jitter).",
+        description="Webhook attempts: 0 (the first, at once), then the seconds waited after "
+        "each failure (comma-separated; 10% jitter).",
     )
     webhook_timeout_seconds: float = Field(
         15.0, gt=0, description="How long a webhook receiver has to answer."
@@ -205,13 +205,15 @@ def check_webhook_secret(secret: str) -> bytes:
 
 
 def parse_schedule(text: str) -> list[float]:
-    """Seconds from a comma-separated list: non-negative, at least one."""
+    """Seconds from a comma-separated list: 0 (the first attempt), then the waits after failures."""
     try:
         delays = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise ValueError(f"use comma-separated seconds, not {text!r}") from None
     if not delays or any(d < 0 or d != d for d in delays):
         raise ValueError(f"use one or more non-negative seconds, not {text!r}")
+    if delays[0] != 0:
+        raise ValueError("the first attempt is made at once: the schedule starts with 0")
     return delays
 
 
