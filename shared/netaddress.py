@@ -72,8 +72,8 @@ def _kind(address: IPAddress) -> str | None:
         (address.is_link_local, "link-local"),
         (address.is_multicast, "multicast"),
         (address in CGNAT, "shared (CGNAT)"),
+        (address.is_reserved, "reserved"),  # before private: Python counts 240/4 in both
         (address.is_private, "private"),
-        (address.is_reserved, "reserved"),
         (not address.is_global, "not globally routable"),
     )
     for matched, kind in checks:

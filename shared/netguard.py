@@ -150,7 +150,7 @@ def _resolve(resolver: Resolver, host: str, port: int) -> list[IPAddress]:
         raise UnresolvableHost(f"{host!r} resolved to something not an address: {exc}") from exc
 
 
-def _pool(resolved: Resolved, timeout: float) -> urllib3.HTTPConnectionPool:
+def _pool(resolved: Resolved, timeout: float, ca_certs: str | None) -> urllib3.HTTPConnectionPool:
     limits = urllib3.Timeout(connect=min(timeout, 10.0), read=timeout)
     if resolved.scheme == "http":
         return urllib3.HTTPConnectionPool(
@@ -163,7 +163,7 @@ def _pool(resolved: Resolved, timeout: float) -> urllib3.HTTPConnectionPool:
         retries=False,
         maxsize=1,
         cert_reqs="CERT_REQUIRED",
-        ca_certs=certifi.where(),
+        ca_certs=ca_certs or certifi.where(),
         server_hostname=resolved.host,  # SNI: the name, not the address connected to
         assert_hostname=resolved.host,  # the certificate must be the name's
     )
@@ -185,14 +185,16 @@ def send(
     body: bytes | None = None,
     timeout: float,
     max_bytes: int,
+    ca_certs: str | None = None,
 ) -> Answer:
     """One request to `resolved.address` within `timeout` s; reads at most `max_bytes` back.
 
     Raises FetchTimeout or FetchFailed when the server cannot be reached or stops answering.
+    HTTPS certificates are checked against certifi's CAs, or the bundle `ca_certs` names.
     """
     started = time.monotonic()
     deadline = started + timeout
-    pool = _pool(resolved, timeout)
+    pool = _pool(resolved, timeout, ca_certs)
     try:
         response = pool.urlopen(
             method,
@@ -255,11 +257,13 @@ def fetch(
     max_redirects: int = 3,
     allow_private: bool,
     resolver: Resolver = system_resolver,
+    transport: Callable[..., Answer] = send,
 ) -> Fetched:
     """Download `url` (GET): every hop checked by the guard, `max_bytes` and `timeout` overall.
 
     Raises InvalidUrl, UnresolvableHost, DestinationRefused, FetchFailed (a non-2xx answer
-    too), FetchTimeout, TooManyRedirects or FileTooLarge.
+    too), FetchTimeout, TooManyRedirects or FileTooLarge. `transport` is `send` (tests pass
+    a fake, or `functools.partial(send, ca_certs=...)` for a private CA).
     """
     deadline = time.monotonic() + timeout
     redirects: list[str] = []
@@ -268,7 +272,7 @@ def fetch(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchTimeout(f"{url} was not fetched within {timeout:.1f} s")
-        answer = send(resolved, timeout=remaining, max_bytes=max_bytes)
+        answer = transport(resolved, timeout=remaining, max_bytes=max_bytes)
         location = answer.headers.get("location")
         if answer.status in REDIRECT_STATUSES and location:
             if len(redirects) >= max_redirects:
