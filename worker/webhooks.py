@@ -92,17 +92,22 @@ class Sender:
                 if not self._slots.acquire(timeout=IDLE_WAIT):
                     continue
                 try:
-                    claimed = claim_due(self.client, lease_seconds=self.config.lease_seconds)
-                except redis.RedisError as exc:
+                    claimed = self._claim_or_idle()
+                except redis.RedisError as exc:  # Redis restarting: wait, do not crash
                     self._slots.release()
                     log.warning("redis: %s; retrying in %.0f s", exc, REDIS_RETRY)
                     stop.wait(REDIS_RETRY)
                     continue
                 if claimed is None:
                     self._slots.release()
-                    self._idle()
-                    continue
-                pool.submit(self._deliver, claimed)
+                else:
+                    pool.submit(self._deliver, claimed)
+
+    def _claim_or_idle(self) -> Claimed | None:
+        claimed = claim_due(self.client, lease_seconds=self.config.lease_seconds)
+        if claimed is None:
+            self._idle()
+        return claimed
 
     def _idle(self) -> None:
         """Block until the next delivery is due or news arrives (at most IDLE_WAIT)."""
