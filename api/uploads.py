@@ -50,6 +50,10 @@ class UploadRequest(Request):
             ) from exc
 
 
+# Form fields that are about the job, not options for the image.
+JOB_FIELDS = ("webhook_url",)
+
+
 @dataclass
 class Upload:
     """An uploaded image: its bytes and what its header says."""
@@ -99,6 +103,8 @@ def option_fields(form: MultiDict[str, str]) -> dict[str, str]:
     for key, value in form.items(multi=True):
         if len(key) > MAX_FIELD_NAME:
             raise InvalidOption(f"unknown field {key[:MAX_FIELD_NAME]!r}... (names are short)")
-        if len(value) > MAX_FIELD_VALUE:
+        # A webhook URL may be longer; the address guard bounds it (2048 characters).
+        if len(value) > MAX_FIELD_VALUE and key not in JOB_FIELDS:
             raise InvalidOption(f"{key}: the value is over {MAX_FIELD_VALUE} characters")
-    return {key: value for key, value in form.items() if key not in FILE_FIELDS and value != ""}
+    skip = (*FILE_FIELDS, *JOB_FIELDS)
+    return {key: value for key, value in form.items() if key not in skip and value != ""}
