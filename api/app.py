@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import compat, health, jobs
+from api import compat, health, jobs, page
 from api.auth import authenticate
 from api.errors import register_error_handlers
 from api.queue import CeleryQueue, JobQueue
@@ -33,7 +33,7 @@ def create_app(
 ) -> Flask:
     """The API; tests pass fakes for the store, storage, queue and key store."""
     settings = settings or get_settings()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # api/page.py serves the static files (public)
     app.config.update(MAX_CONTENT_LENGTH=REQUEST_FILES * settings.max_upload_bytes + 64 * 1024)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep id and status first
     app.config.update(config or {})
@@ -48,7 +48,7 @@ def create_app(
         keys=keys or KeyStore(store.redis),
     )
     app.before_request(authenticate)
-    for module in (jobs, compat, health):
+    for module in (jobs, compat, health, page):
         app.register_blueprint(module.blueprint)
     register_error_handlers(app)
     return app

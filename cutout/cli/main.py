@@ -13,8 +13,6 @@ from cutout.cli.keys import keys
 from cutout.cli.remove import remove
 
 
-
-
 def package_version() -> str:
     """The installed cutout package's version (from its metadata, i.e. pyproject.toml)."""
     try:
