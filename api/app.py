@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import compat, health, jobs, page, removebg
+from api import compat, health, jobs, metrics, page, removebg
 from api.auth import authenticate
 from api.errors import register_error_handlers
 from api.queue import CeleryQueue, JobQueue
@@ -51,4 +51,5 @@ def create_app(
     for module in (jobs, compat, health, page, removebg):
         app.register_blueprint(module.blueprint)
     register_error_handlers(app)
+    metrics.install(app)
     return app

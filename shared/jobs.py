@@ -17,6 +17,7 @@ from typing import Any
 
 import redis
 
+from shared import telemetry
 from shared.keys import ANONYMOUS
 
 KEY_PREFIX = "cutout:"
@@ -123,6 +124,7 @@ class JobStore:
                     if not raw:
                         return None
                     job = Job.from_json(raw)
+                    was_terminal = job.status.is_terminal()
                     if not change(job):
                         pipe.unwatch()
                         return job
@@ -134,6 +136,8 @@ class JobStore:
                         pipe.xadd(finished, {"status": job.status.value}, maxlen=1)
                         pipe.expire(finished, self.retention)
                     pipe.execute()
+                    if job.status.is_terminal() and not was_terminal:
+                        telemetry.job_finished(job)
                     return job
                 except redis.WatchError:
                     continue

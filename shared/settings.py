@@ -130,6 +130,19 @@ class Settings(BaseSettings):
     ready_heartbeat_max_age: float = Field(
         60.0, gt=0, description="/ready fails when no worker reported for this long."
     )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Service logs: one JSON object per line, or plain text."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level the API and the worker log."
+    )
+    worker_metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Worker: serve Prometheus metrics on this port (0 = off; the API's "
+        "/metrics already shows workers sharing its PROMETHEUS_MULTIPROC_DIR).",
+    )
     eval_dir: Path = Field(
         REPO_ROOT.parent / "shared" / "eval",
         description="Evaluation data (benchmark images, masks, rembg fixtures).",

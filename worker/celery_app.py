@@ -12,8 +12,9 @@ import threading
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import setup_logging, worker_process_init, worker_ready, worker_shutdown
 
+from shared import logs, telemetry
 from shared.errors import CutoutError
 from shared.options import ProcessOptions
 from shared.settings import get_settings
@@ -57,8 +58,15 @@ def _heartbeat_loop(name: str) -> None:
         _stop.wait(settings.heartbeat_seconds)
 
 
+@setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    # Connected, so Celery leaves the root logger to us: JSON lines like the API's.
+    logs.configure("worker", level=settings.log_level, fmt=settings.log_format)
+
+
 @worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    telemetry.serve(settings.worker_metrics_port)
     name = getattr(sender, "hostname", "worker")
     log.info("%s: %s", name, budget.describe())
     threading.Thread(target=_heartbeat_loop, args=(name,), daemon=True, name="heartbeat").start()
