@@ -64,9 +64,10 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        if isinstance(record.args, tuple):  # on a copy: other handlers see the record as logged
+        args = record.args
+        if isinstance(args, tuple):  # on a copy: other handlers see the record as logged
             record = copy.copy(record)
-            record.args = tuple(_safe(arg) for arg in record.args)
+            record.args = tuple(_safe(arg) for arg in args)
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
