@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import compat, health, jobs, metrics, page, removebg
+from api import compat, health, jobs, metrics, openapi, page, removebg
 from api.auth import authenticate
 from api.errors import register_error_handlers
 from api.queue import CeleryQueue, JobQueue
@@ -48,7 +48,7 @@ def create_app(
         keys=keys or KeyStore(store.redis),
     )
     app.before_request(authenticate)
-    for module in (jobs, compat, health, page, removebg):
+    for module in (jobs, compat, health, page, removebg, openapi):
         app.register_blueprint(module.blueprint)
     register_error_handlers(app)
     metrics.install(app)

@@ -26,7 +26,18 @@ def _queues() -> list[str]:
 @blueprint.get("/metrics")
 @public
 def metrics() -> Response:
-    """Prometheus metrics of the API and workers (see docs/operations.md)."""
+    """Prometheus metrics of the API and workers (see docs/operations.md).
+    ---
+    get:
+      summary: Prometheus metrics
+      tags: [operations]
+      security: []
+      responses:
+        200:
+          description: Prometheus text format
+          content:
+            text/plain: {schema: {type: string}}
+    """
     depth = telemetry.QueueDepth(services().store.redis, _queues())
     return Response(telemetry.exposition([depth]), content_type=CONTENT_TYPE)
 

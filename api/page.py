@@ -95,19 +95,58 @@ def form_fields() -> list[dict[str, Any]]:
 @blueprint.get("/")
 @public
 def index() -> Response:
-    """The web page: drop images, watch the jobs, compare and download."""
+    """The web page: drop images, watch the jobs, compare and download.
+    ---
+    get:
+      summary: The web page
+      tags: [page]
+      security: []
+      responses:
+        200:
+          description: HTML
+          content:
+            text/html: {schema: {type: string}}
+    """
     return send_from_directory(STATIC, "index.html", max_age=0)
 
 
 @blueprint.get("/page/config.json")
 @public
 def config() -> Response:
-    """What the page needs to know: whether a key is required, and the form's fields."""
+    """What the page needs to know: whether a key is required, and the form's fields.
+    ---
+    get:
+      summary: The web page's form
+      tags: [page]
+      security: []
+      responses:
+        200:
+          description: Auth mode and form fields
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/PageConfig"}
+    """
     return jsonify({"auth": services().settings.auth, "fields": form_fields()})
 
 
 @blueprint.get("/static/<path:filename>")
 @public
 def static_file(filename: str) -> Response:
-    """The page's own CSS, script and icons (no CDN: the page works offline)."""
+    """The page's own CSS, script and icons (no CDN: the page works offline).
+    ---
+    get:
+      summary: A file of the web page
+      tags: [page]
+      security: []
+      responses:
+        200:
+          description: The file
+          content:
+            application/octet-stream: {schema: {type: string}}
+        default:
+          description: An error
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Error"}
+    """
     return send_from_directory(STATIC, filename, max_age=300)

@@ -171,7 +171,37 @@ def _answer(job: Job, call: RemoveBgRequest, svc: Services) -> Response:
 
 @blueprint.post("/removebg")
 def remove_background() -> Response:
-    """Cut out one image, remove.bg style (see docs/api.md for the parameters)."""
+    """Cut out one image, remove.bg style (see docs/api.md for the parameters).
+    ---
+    post:
+      summary: remove.bg-compatible background removal
+      tags: [remove.bg]
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema: {$ref: "#/components/schemas/RemoveBgForm"}
+          application/x-www-form-urlencoded:
+            schema: {$ref: "#/components/schemas/RemoveBgForm"}
+          application/json:
+            schema: {$ref: "#/components/schemas/RemoveBgForm"}
+      responses:
+        200:
+          description: The image with X-Width, X-Height, X-Type, X-Credits-Charged and
+            X-Foreground-Top/Left/Width/Height headers; JSON with Accept application/json
+          content:
+            image/png: {schema: {type: string, format: binary}}
+            image/jpeg: {schema: {type: string, format: binary}}
+            image/webp: {schema: {type: string, format: binary}}
+            application/zip: {schema: {type: string, format: binary}}
+            application/json:
+              schema: {$ref: "#/components/schemas/RemoveBgJson"}
+        default:
+          description: An error, remove.bg style
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/RemoveBgErrors"}
+    """
     svc = services()
     call = parse_request(request)
     job = _submit(svc, call)
@@ -181,7 +211,23 @@ def remove_background() -> Response:
 
 @blueprint.get("/account")
 def account() -> Response:
-    """remove.bg's account answer; nothing is metered, so credits never run out."""
+    """remove.bg's account answer; nothing is metered, so credits never run out.
+    ---
+    get:
+      summary: remove.bg-compatible account
+      tags: [remove.bg]
+      responses:
+        200:
+          description: Credits (unmetered)
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Account"}
+        default:
+          description: An error, remove.bg style
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/RemoveBgErrors"}
+    """
     credits = {"total": UNMETERED_CREDITS, "subscription": 0, "payg": UNMETERED_CREDITS}
     attributes = {
         "credits": {**credits, "enterprise": 0},
