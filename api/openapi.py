@@ -24,6 +24,14 @@ from api.page import STATIC
 blueprint = Blueprint("openapi", __name__)
 SWAGGER_UI = flask_swagger_ui.__path__[0] + "/dist"  # Swagger UI's files, shipped in the wheel
 METHODS = ("get", "post", "put", "patch", "delete")
+TAGS = {
+    "jobs": "Submit an image as a job, poll it, download its files.",
+    "synchronous": "Wait for the result in the same request (rembg-style routes).",
+    "remove.bg": "Drop-in routes for remove.bg clients (docs/api.md).",
+    "page": "The web page at /.",
+    "operations": "Health, readiness and Prometheus metrics.",
+    "documentation": "This document and its page.",
+}
 DESCRIPTION = (
     "Background removal as a job service. Submit an image, poll the job, download the "
     "result; or use the synchronous and remove.bg-compatible routes. Send an API key as "
@@ -76,6 +84,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
         openapi_version="3.1.0",
         info={"description": DESCRIPTION},
     )
+    for tag, text in TAGS.items():
+        spec.tag({"name": tag, "description": text})
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})

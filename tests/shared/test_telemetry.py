@@ -60,3 +60,15 @@ def test_queue_depth_counts_every_priority_list() -> None:
     }
     assert samples[("cutout_queue_depth", "cutout")] == 3
     assert samples[("cutout_queue_depth", "other")] == 0
+
+
+def test_the_worker_can_serve_its_own_metrics() -> None:
+    import urllib3
+
+    from tests.processes import free_port
+
+    port = free_port()
+    telemetry.serve(port)
+    telemetry.refused("queue_full")
+    text = urllib3.request("GET", f"http://127.0.0.1:{port}/metrics", timeout=5).data.decode()
+    assert 'cutout_requests_refused_total{reason="queue_full"}' in text
