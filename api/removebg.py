@@ -22,7 +22,8 @@ from api.auth import current_tenant
 from api.removebg_params import RemoveBgRequest, job_fields, parse_request
 from api.services import Services, services
 from api.submission import submit
-from shared.errors import CutoutError, InvalidOption, http_status_for
+from shared import netguard
+from shared.errors import CutoutError, http_status_for
 from shared.imageinfo import probe
 from shared.jobs import Job, Status
 
@@ -31,7 +32,11 @@ blueprint = Blueprint("removebg", __name__, url_prefix="/v1.0")
 UNMETERED_CREDITS = 1_000_000
 # Statuses remove.bg does not use, as the ones its clients expect.
 STATUSES = {401: 403, 413: 400, 415: 400, 422: 400}
+# A URL that could not be fetched is the request's fault for remove.bg (400), not a 502/504.
+CODE_STATUSES = {"fetch_failed": 400, "fetch_timeout": 400}
 TITLES = {403: "Forbidden", 400: "Invalid parameters or input file", 429: "Rate limit exceeded"}
+# Longest a client's server may take to send an image_url or bg_image_url.
+FETCH_SECONDS = 15.0
 # The subject's box counts pixels at least half opaque, so faint specks do not widen it.
 OPAQUE_ENOUGH = 128
 
@@ -45,7 +50,8 @@ def _removebg_errors(response: Response) -> Response:
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         return response
-    status = STATUSES.get(response.status_code, response.status_code)
+    status = CODE_STATUSES.get(error.get("code", ""), response.status_code)
+    status = STATUSES.get(status, status)
     title = TITLES.get(status, error.get("code", "error").replace("_", " ").capitalize())
     detail = {"title": title, "detail": error.get("message", ""), "code": error.get("code")}
     response.set_data(json.dumps({"errors": [detail]}))
@@ -54,21 +60,16 @@ def _removebg_errors(response: Response) -> Response:
     return response
 
 
-def _fetch(url: str, what: str, svc: Services) -> bytes:
-    """A file from a client's URL, through the address guard (shared/netguard.py)."""
-    try:
-        from shared import netguard
-    except ImportError as exc:  # the guard ships with the webhooks; without it, no fetching
-        raise InvalidOption(
-            f"{what}: fetching images by URL is not enabled on this server"
-        ) from exc
-    fetched = netguard.fetch(  # type: ignore[attr-defined]
+def _fetch(url: str, svc: Services) -> bytes:
+    """A file from a client's URL, through the address guard (public addresses only)."""
+    fetched = netguard.fetch(
         url,
         max_bytes=svc.settings.max_upload_bytes,
-        timeout=svc.settings.sync_wait_seconds or 10.0,
-        allow_private=getattr(svc.settings, "webhook_allow_private", False),
+        timeout=FETCH_SECONDS,
+        allow_private=svc.settings.webhook_allow_private,
+        resolver=svc.resolver,
     )
-    return bytes(fetched.data)
+    return fetched.data
 
 
 def _upload(data: bytes, name: str) -> FileStorage:
@@ -77,9 +78,9 @@ def _upload(data: bytes, name: str) -> FileStorage:
 
 def _submit(svc: Services, call: RemoveBgRequest) -> Job:
     if call.image is None:
-        call.image = _fetch(str(call.image_url), "image_url", svc)
+        call.image = _fetch(str(call.image_url), svc)
     if call.background is None and call.background_url:
-        call.background = _fetch(call.background_url, "bg_image_url", svc)
+        call.background = _fetch(call.background_url, svc)
     size = probe(call.image, max_megapixels=svc.settings.max_megapixels).oriented_size
     form = MultiDict(job_fields(call, size))
     files = MultiDict({"image": _upload(call.image, "image_file")})

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 import zipfile
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image
@@ -121,8 +124,41 @@ def test_account_reports_unmetered_credits(api: Api) -> None:
     assert attributes["credits"]["total"] > 0 and attributes["api"]["sizes"] == "all"
 
 
-def test_an_image_url_on_loopback_is_refused(api: Api) -> None:
-    # Refused by the address guard (or, on a server without it, not fetched at all).
+def test_an_image_url_on_loopback_is_refused_by_the_address_guard(api: Api) -> None:
     response = api.client.post(ROUTE, data={"image_url": "http://127.0.0.1:9/a.jpg"})
     assert response.status_code == 400
-    assert response.get_json()["errors"][0]["code"] in ("invalid_option", "destination_refused")
+    assert response.get_json()["errors"][0]["code"] == "destination_refused"
+
+
+@pytest.fixture
+def image_server() -> Iterator[str]:
+    """A loopback HTTP server with one photo at /photo.jpg (and 404 elsewhere)."""
+    photo = encoded(subject_photo())
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            found = self.path == "/photo.jpg"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "image/jpeg")
+            self.end_headers()
+            self.wfile.write(photo if found else b"")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_image_url_is_fetched_where_private_addresses_are_allowed(
+    inline_api: Api, image_server: str
+) -> None:
+    inline_api.settings.webhook_allow_private = True
+    response = inline_api.client.post(ROUTE, json={"image_url": f"{image_server}/photo.jpg"})
+    assert response.status_code == 200, response.get_json()
+    assert _image(response.data).size == (240, 180)
+    missing = inline_api.client.post(ROUTE, json={"image_url": f"{image_server}/gone.jpg"})
+    assert missing.status_code == 400
+    assert missing.get_json()["errors"][0]["code"] == "fetch_failed"

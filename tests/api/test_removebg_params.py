@@ -77,6 +77,6 @@ def test_exactly_one_image_source() -> None:
         with pytest.raises(InvalidOption, match="exactly one"):
             parse_request(request)
     with pytest.raises(InvalidOption, match="got image_file_b64, image_url"):
-        _parse(image_url="http://example.com/a.jpg")
+        _parse(image_url="http://example.com/a.jpg")  # beside the b64 image
     with pytest.raises(InvalidOption, match="base64"):
         _parse(image_file_b64="@@@")
