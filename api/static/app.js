@@ -231,6 +231,7 @@ function upload(job) {
       const answer = request.response || {};
       if (request.status === 202 && answer.id) {
         job.id = answer.id;
+        job.node.dataset.jobId = answer.id;
         track(job, answer);
       } else {
         fail(job, answer.error || { code: "internal_error", message: `HTTP ${request.status}` });

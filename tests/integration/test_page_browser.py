@@ -12,14 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from PIL import Image
 
 from scripts.browser import chromium, find_chromium
+from shared.jobs import JobStore
+from shared.keys import KeyStore
 from tests.conftest import REAL_MODEL, encoded, subject_photo
 from tests.integration.stack import Stack, start_stack
 
 pytestmark = pytest.mark.integration
 WAIT_MS = 120_000
+STRICT_CSP = "default-src 'self'"
+# What the policy forbids: an inline script (the check that the policy is in force).
+INLINE_SCRIPT = """() => {
+  const script = document.createElement("script");
+  script.textContent = "window.inlineRan = true";
+  document.body.append(script);
+}"""
 
 # Every status a job card shows, in order, recorded by the page's own DOM changes.
 RECORD_STATUSES = """() => {
@@ -74,10 +84,27 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return {"photo": photo, "notes": notes}
 
 
+def _strict_csp(page: Any, url: str) -> list[str]:
+    """Serve the page with `Content-Security-Policy: default-src 'self'` and collect the
+    browser's violation reports, so the test sees the page work under that policy. (Only the
+    document is rewritten: its header is the page's policy, and uploads pass untouched.)"""
+
+    def with_policy(route: Any) -> None:
+        response = route.fetch()
+        headers = {**response.headers, "content-security-policy": STRICT_CSP}
+        route.fulfill(response=response, headers=headers)
+
+    violations: list[str] = []
+    page.route(url, with_policy)
+    page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else 0)
+    return violations
+
+
 def test_upload_progress_compare_download_and_an_error(
     browser: Any, stack: Stack, files: dict[str, Path]
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    violations = _strict_csp(page, stack.url("/"))
     page.goto(stack.url("/"))
     page.wait_for_selector("body[data-ready='true']")
     assert page.locator("#opt-mode").count() == 1, "the form was not built from the config"
@@ -113,6 +140,35 @@ def test_upload_progress_compare_download_and_an_error(
     result = Image.open(io.BytesIO(Path(download.path()).read_bytes()))
     assert (result.format, result.mode, result.size) == ("PNG", "RGBA", (320, 240))
     assert page.locator("#summary").inner_text().startswith("1 of 2 done, 1 failed")
+    assert violations == []
+    page.evaluate(INLINE_SCRIPT)
+    assert page.evaluate("window.inlineRan") is None, "the policy was not in force"
+    page.close()
+
+
+def test_the_api_key_field(browser: Any, stack: Stack, files: dict[str, Path]) -> None:
+    page = browser.new_page()
+    page.goto(stack.url("/"))
+    page.wait_for_selector("body[data-ready='true']")
+    page.locator("#key-box summary").click()
+    page.fill("#api-key", "ck_wrong_key")
+    page.set_input_files("#drop-input", str(files["photo"]))
+    refused = page.locator(".job[data-status='failed']")
+    refused.wait_for(timeout=WAIT_MS)
+    assert "API key was not accepted" in refused.locator(".message").inner_text()
+
+    key, _ = KeyStore(redis.Redis.from_url(stack.redis.url)).create("page-user")
+    page.fill("#api-key", key)
+    page.reload()  # the key stays in this browser
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.input_value("#api-key") == key
+    page.set_input_files("#drop-input", str(files["photo"]))
+    done = page.locator(".job[data-status='done']")
+    done.wait_for(timeout=WAIT_MS)
+    job_id = done.get_attribute("data-job-id")
+    store = JobStore(redis.Redis.from_url(stack.redis.url), retention_seconds=60)
+    job = store.get(str(job_id))
+    assert job is not None and job.tenant == "page-user"
     page.close()
 
 
