@@ -90,20 +90,27 @@ def _submit(svc: Services, call: RemoveBgRequest) -> Job:
     return svc.store.wait(job.id, svc.settings.sync_wait_seconds) or job
 
 
+class JobOutcome(CutoutError):
+    """A job that did not succeed, answered with its own code (and that code's status)."""
+
+    def __init__(self, code: str, message: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status or http_status_for(code)
+
+
 def _check_finished(job: Job, svc: Services) -> None:
     if job.status is Status.SUCCEEDED:
         return
     if job.status.is_terminal():
         error = job.error or {"code": job.status.value, "message": f"the job was {job.status}"}
-        failure = CutoutError(error["message"])
-        failure.code, failure.http_status = error["code"], http_status_for(error["code"])
-        raise failure
-    failure = CutoutError(
-        f"the result was not ready within {svc.settings.sync_wait_seconds:.0f} s; "
-        f"the job goes on as {job.id} (GET /v1/jobs/{job.id})"
+        raise JobOutcome(error["code"], error["message"])
+    waited = svc.settings.sync_wait_seconds
+    raise JobOutcome(
+        "timeout",
+        f"the result was not ready within {waited:.0f} s; the job goes on as {job.id}",
+        504,
     )
-    failure.code, failure.http_status = "timeout", 504
-    raise failure
 
 
 def _box(mask: Image.Image) -> dict[str, int]:

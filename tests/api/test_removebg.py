@@ -162,3 +162,17 @@ def test_image_url_is_fetched_where_private_addresses_are_allowed(
     missing = inline_api.client.post(ROUTE, json={"image_url": f"{image_server}/gone.jpg"})
     assert missing.status_code == 400
     assert missing.get_json()["errors"][0]["code"] == "fetch_failed"
+
+
+def test_a_job_not_finished_in_time_is_504_naming_the_job(api: Api) -> None:
+    response = api.client.post(ROUTE, data={"image_file": _file()})
+    assert response.status_code == 504
+    (error,) = response.get_json()["errors"]
+    assert error["code"] == "timeout" and api.queue.sent[0] in error["detail"]
+
+
+def test_a_failed_job_is_a_400_with_its_code(inline_api: Api) -> None:
+    truncated = encoded(subject_photo())[:300]
+    response = inline_api.client.post(ROUTE, data={"image_file": (io.BytesIO(truncated), "t.jpg")})
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["code"] == "invalid_image"
