@@ -113,11 +113,13 @@ function buildForm(fields) {
   const groups = new Map();
   for (const field of fields) {
     if (!groups.has(field.group)) {
-      const set = document.createElement("fieldset");
-      const legend = document.createElement("legend");
-      legend.textContent = field.group;
-      set.append(legend);
-      if (field.group !== "Output") set.classList.add("collapsible");
+      // The main group stays open; the others fold away (short on a phone).
+      const main = field.group === "Output";
+      const set = document.createElement(main ? "fieldset" : "details");
+      const title = document.createElement(main ? "legend" : "summary");
+      title.textContent = field.group;
+      set.append(title);
+      set.className = main ? "group" : "group folded";
       groups.set(field.group, set);
       holder.append(set);
     }
