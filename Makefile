@@ -7,7 +7,7 @@ CUTOUT_MODEL_DIR ?= models
 CUTOUT_EVAL_DIR ?= ../shared/eval
 export CUTOUT_MODEL_DIR CUTOUT_EVAL_DIR
 
-.PHONY: setup reference-env test lint format run eval bench clean
+.PHONY: setup reference-env browser test lint format run eval bench clean
 
 setup: $(VENV)/.installed $(CUTOUT_MODEL_DIR)/u2netp.onnx $(CUTOUT_MODEL_DIR)/u2netp-int8.onnx
 
@@ -33,7 +33,15 @@ $(REFERENCE_VENV)/.installed: requirements-reference.txt
 	$(REFERENCE_VENV)/bin/python -m pip install --quiet -r requirements-reference.txt
 	touch $@
 
-test: setup reference-env
+# The web page's test drives Debian's chromium through Playwright (never a browser download:
+# no `playwright install`). Installed when missing and apt-get is there to do it as root;
+# elsewhere the browser test skips and says why.
+browser:
+	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] \
+		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| echo "chromium could not be installed: the browser test will be skipped"
+
+test: setup reference-env browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

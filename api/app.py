@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import compat, health, jobs
+from api import compat, health, jobs, metrics, openapi, page, removebg
 from api.auth import authenticate
 from api.backpressure import install_sync_slots
 from api.errors import register_error_handlers
@@ -39,7 +39,7 @@ def create_app(
 ) -> Flask:
     """The API; tests pass fakes for the store, storage, queue, key store and DNS resolver."""
     settings = settings or get_settings()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # api/page.py serves the static files (public)
     app.request_class = UploadRequest
     app.config.update(
         MAX_CONTENT_LENGTH=REQUEST_FILES * settings.max_upload_bytes + 64 * 1024,
@@ -67,7 +67,8 @@ def create_app(
     app.before_request(authenticate)
     install_limits(app, settings)
     install_sync_slots(app, settings.sync_wait_slots)
-    for module in (jobs, compat, health):
+    for module in (jobs, compat, health, page, removebg, openapi):
         app.register_blueprint(module.blueprint)
     register_error_handlers(app)
+    metrics.install(app)
     return app

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from flask import Flask, current_app
 
 from api.services import Services
+from shared import telemetry
 from shared.errors import QueueFull
 from shared.queues import SUBMISSION_QUEUES, queue_depth
 
@@ -25,6 +26,7 @@ def check_queue(svc: Services) -> None:
     """Raise QueueFull when more jobs wait than CUTOUT_MAX_QUEUE_DEPTH (0 = no cap)."""
     limit = svc.settings.max_queue_depth
     if limit and queue_depth(svc.store.redis, SUBMISSION_QUEUES) >= limit:
+        telemetry.refused(QueueFull.code)
         raise QueueFull(f"{limit} or more jobs are waiting; retry in a little while")
 
 

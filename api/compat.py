@@ -52,6 +52,34 @@ def _not_done(job: Job) -> tuple[Response, int] | None:
 
 
 def _remove_background() -> Response | tuple[Response, int]:
+    """Cut out an image and answer with the result (rembg-style, synchronous).
+    ---
+    post:
+      summary: Remove the background and wait for the image
+      tags: [synchronous]
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema: {$ref: "#/components/schemas/JobForm"}
+      responses:
+        200:
+          description: The result image
+          content:
+            image/png: {schema: {type: string, format: binary}}
+            image/webp: {schema: {type: string, format: binary}}
+            image/jpeg: {schema: {type: string, format: binary}}
+        202:
+          description: Not finished within CUTOUT_SYNC_WAIT_SECONDS; poll the job
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Job"}
+        default:
+          description: An error
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Error"}
+    """
     svc = services()
     job = _submit_and_wait(svc)
     pending = _not_done(job)
@@ -75,7 +103,33 @@ blueprint.add_url_rule(
 
 @blueprint.post("/evaluate")
 def evaluate() -> Response | tuple[Response, int]:
-    """Cut out `image` and score the mask against the ground truth `mask`."""
+    """Cut out `image` and score the mask against the ground truth `mask`.
+    ---
+    post:
+      summary: Score the mask against a ground truth
+      tags: [synchronous]
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema: {$ref: "#/components/schemas/EvaluateForm"}
+      responses:
+        200:
+          description: Scores and proxy metrics
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Evaluation"}
+        202:
+          description: Not finished in time; poll the job
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Job"}
+        default:
+          description: An error
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Error"}
+    """
     job = _submit_and_wait(services(), overrides={"mode": "mask"}, wants_truth=True)
     pending = _not_done(job)
     if pending is not None:

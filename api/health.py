@@ -23,7 +23,19 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/health")
 @public
 def health() -> Response:
-    """The process is up (it says nothing about Redis or workers: see /ready)."""
+    """The process is up (it says nothing about Redis or workers: see /ready).
+    ---
+    get:
+      summary: Liveness
+      tags: [operations]
+      security: []
+      responses:
+        200:
+          description: The API process answers
+          content:
+            application/json:
+              schema: {type: object, properties: {status: {type: string}}}
+    """
     return jsonify({"status": "ok"})
 
 
@@ -61,7 +73,24 @@ def _check_worker() -> tuple[bool, Any]:
 @blueprint.get("/ready")
 @public
 def ready() -> tuple[Response, int]:
-    """200 when Redis and storage answer and a worker reported recently, else 503."""
+    """200 when Redis and storage answer and a worker reported recently, else 503.
+    ---
+    get:
+      summary: Readiness
+      tags: [operations]
+      security: []
+      responses:
+        200:
+          description: Ready
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Readiness"}
+        503:
+          description: Not ready, with the failing check
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Readiness"}
+    """
     checks = {"redis": _check_redis(), "storage": _check_storage(), "worker": _check_worker()}
     is_ready = all(ok for ok, _ in checks.values())
     body = {

@@ -26,6 +26,30 @@ def find_job(job_id: str) -> Job:
 
 @blueprint.post("")
 def create_job() -> tuple[Response, int, dict[str, str]]:
+    """Submit an image; the job is queued and processed by a worker.
+    ---
+    post:
+      summary: Submit a job
+      tags: [jobs]
+      parameters:
+        - {name: Idempotency-Key, in: header, required: false, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema: {$ref: "#/components/schemas/JobForm"}
+      responses:
+        202:
+          description: The job, queued (Location points at it)
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Job"}
+        default:
+          description: An error
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Error"}
+    """
     job, created = submit(
         services(),
         request.form,
@@ -43,22 +67,95 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
 
 @blueprint.get("/<job_id>")
 def get_job(job_id: str) -> Response:
+    """The job: status, options, timings, metrics and links to its files.
+    ---
+    get:
+      summary: Get a job
+      tags: [jobs]
+      responses:
+        200:
+          description: The job
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Job"}
+        default:
+          description: An error
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Error"}
+    """
     return jsonify(job_json(find_job(job_id)))
 
 
 @blueprint.get("/<job_id>/result")
 def get_result(job_id: str) -> Response:
+    """The result image of a succeeded job (or a redirect to a presigned link).
+    ---
+    get:
+      summary: Download the result
+      tags: [jobs]
+      responses:
+        200:
+          description: The image
+          content:
+            image/png: {schema: {type: string, format: binary}}
+            image/webp: {schema: {type: string, format: binary}}
+            image/jpeg: {schema: {type: string, format: binary}}
+        302:
+          description: A presigned storage link (S3 storage)
+        default:
+          description: An error
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Error"}
+    """
     return send_output(services(), find_job(job_id), "result")
 
 
 @blueprint.get("/<job_id>/mask")
 def get_mask(job_id: str) -> Response:
+    """The greyscale alpha mask of a succeeded job.
+    ---
+    get:
+      summary: Download the mask
+      tags: [jobs]
+      responses:
+        200:
+          description: The mask as PNG
+          content:
+            image/png: {schema: {type: string, format: binary}}
+        302:
+          description: A presigned storage link (S3 storage)
+        default:
+          description: An error
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Error"}
+    """
     return send_output(services(), find_job(job_id), "mask")
 
 
 @blueprint.delete("/<job_id>")
 def delete_job(job_id: str) -> Response | tuple[str, int]:
-    """Cancel a queued/processing job; delete a finished one with its files."""
+    """Cancel a queued/processing job; delete a finished one with its files.
+    ---
+    delete:
+      summary: Cancel or delete a job
+      tags: [jobs]
+      responses:
+        200:
+          description: The job, canceled
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Job"}
+        204:
+          description: Deleted with its files
+        default:
+          description: An error
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Error"}
+    """
     svc = services()
     job = find_job(job_id)
     if not job.status.is_terminal():

@@ -16,6 +16,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_limiter import HeaderNames, Limit, Limiter, RateLimitExceeded
 
 from api.errors import error_response
+from shared import telemetry
 from shared.errors import RateLimited
 from shared.keys import ANONYMOUS
 from shared.settings import Settings
@@ -92,4 +93,5 @@ def _retry_after_on_429_only(response: Response) -> Response:
 
 def _rate_limited(exc: RateLimitExceeded) -> tuple[Response, int]:
     error = RateLimited(f"rate limit exceeded ({exc.description}); retry after Retry-After")
+    telemetry.refused(error.code)
     return error_response(error.code, error.message, error.http_status)

@@ -162,9 +162,19 @@ def child_env(redis_url: str, data_dir: Path) -> dict[str, str]:
     env = dict(os.environ, REDIS_URL=redis_url, CUTOUT_REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
     if "CUTOUT_STORAGE_URL" not in env and "STORAGE_URL" not in env:
         env["CUTOUT_STORAGE_URL"] = storage_url(data_dir)
+    if "PROMETHEUS_MULTIPROC_DIR" not in env:
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(data_dir))
     if not any(env.get(name) for name in SECRET_NAMES):
         env["WEBHOOK_SECRET"] = webhook_secret(data_dir / "webhook-secret")
     return env
+
+
+def metrics_dir(data_dir: Path) -> Path:
+    """An empty folder where the API and worker processes keep their Prometheus values."""
+    folder = data_dir / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)  # values of an earlier run would add up
+    folder.mkdir(parents=True)
+    return folder.resolve()
 
 
 def webhook_secret(path: Path) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from shared import unfinished
+from shared import telemetry, unfinished
 from shared.keys import ANONYMOUS
 from shared.webhook_events import queue_job_event
 
@@ -139,6 +139,7 @@ class JobStore:
                     if not raw:
                         return None
                     job = Job.from_json(raw)
+                    was_terminal = job.status.is_terminal()
                     if not change(job):
                         pipe.unwatch()
                         return job
@@ -155,6 +156,8 @@ class JobStore:
                     if job.status is Status.CANCELED:  # a task may still write outputs
                         unfinished.queue_sweep_later(pipe, job_id, job.updated_at)
                     pipe.execute()
+                    if job.status.is_terminal() and not was_terminal:
+                        telemetry.job_finished(job)
                     return job
                 except redis.WatchError:
                     continue

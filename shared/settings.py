@@ -222,6 +222,19 @@ class Settings(BaseSettings):
     webhook_threads: int = Field(
         4, ge=1, description="Deliveries one webhook sender process makes at once."
     )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Service logs: one JSON object per line, or plain text."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level the API and the worker log."
+    )
+    worker_metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Worker: serve Prometheus metrics on this port (0 = off; the API's "
+        "/metrics already shows workers sharing its PROMETHEUS_MULTIPROC_DIR).",
+    )
     eval_dir: Path = Field(
         REPO_ROOT.parent / "shared" / "eval",
         description="Evaluation data (benchmark images, masks, rembg fixtures).",

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import setup_logging, worker_process_init, worker_ready, worker_shutdown
 
+from shared import logs, telemetry
 from shared.errors import CutoutError
 from shared.options import ProcessOptions
 from shared.settings import get_settings
@@ -96,8 +97,15 @@ def _name(duty: Any) -> str:
     return getattr(getattr(duty, "func", duty), "__name__", "a duty").lstrip("_")
 
 
+@setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    # Connected, so Celery leaves the root logger to us: JSON lines like the API's.
+    logs.configure("worker", level=settings.log_level, fmt=settings.log_format)
+
+
 @worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    telemetry.serve(settings.worker_metrics_port)
     name = getattr(sender, "hostname", "worker")
     log.info("%s: %s", name, budget.describe())
     warn_about_redis(job_store().redis)

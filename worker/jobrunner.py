@@ -116,6 +116,24 @@ def _store_outputs(
     }
 
 
+def log_outcome(job: Job | None) -> None:
+    """One line for a job's end: status, method, error code, timings and peak memory."""
+    if job is None:
+        return
+    log.info(
+        "job %s",
+        job.status.value,
+        extra={
+            "event": "job_finished",
+            "status": job.status.value,
+            "method": job.method,
+            "error_code": (job.error or {}).get("code"),
+            "timings_ms": job.timings_ms,
+            "peak_rss_mb": (job.worker or {}).get("peak_rss_mb"),
+        },
+    )
+
+
 def run_job(
     job_id: str,
     *,

@@ -10,11 +10,12 @@ import redis
 from billiard.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery import Task
 
+from shared import logs
 from shared.errors import StorageUnavailable
 from shared.settings import get_settings
 from shared.tasks import PROCESS_TASK
 from worker.celery_app import app
-from worker.jobrunner import run_job
+from worker.jobrunner import log_outcome, run_job
 from worker.services import job_settings, job_store, storage
 
 log = logging.getLogger(__name__)
@@ -59,24 +60,31 @@ class JobTask(Task):
 )
 def process_job(self: Any, job_id: str) -> None:
     """Process one job; retry storage/Redis outages with backoff, fail everything else."""
+    with logs.job_context(job_id):
+        _process(self, job_id)
+
+
+def _process(task: Any, job_id: str) -> None:
+    log.info("job started", extra={"event": "job_started", "attempt": task.request.retries + 1})
     try:
-        run_job(
+        final = run_job(
             job_id,
             store=job_store(),
             storage=storage(),
             settings=job_settings(),
-            worker_name=self.request.hostname or "worker",
-            task_id=self.request.id,
+            worker_name=task.request.hostname or "worker",
+            task_id=task.request.id,
         )
+        log_outcome(final)
     except SoftTimeLimitExceeded:
         limit = get_settings().task_soft_time_limit
         job_store().fail(job_id, "timeout", f"processing took longer than {limit} s")
     except TRANSIENT as exc:
-        if self.request.retries >= MAX_RETRIES:
+        if task.request.retries >= MAX_RETRIES:
             job_store().fail(job_id, "storage_unavailable", f"gave up after retries: {exc}")
             return
         log.warning("job %s: transient error (%s); retrying", job_id, exc)
         with contextlib.suppress(*TRANSIENT):  # Redis may be the thing that is down
             job_store().requeue(job_id)
         # If this publish fails too, Celery drops the message; the reaper re-sends the job.
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+        raise task.retry(exc=exc, countdown=_backoff(task.request.retries)) from exc

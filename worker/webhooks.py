@@ -24,6 +24,7 @@ import redis
 from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook
 
+from shared import telemetry
 from shared.netguard import Resolver, system_resolver
 from shared.settings import Settings
 from shared.tasks import redis_client
@@ -141,6 +142,7 @@ class Sender:
             random_unit=self.random_unit,
         )
         complete(self.client, claimed, outcome)
+        telemetry.webhook_outcome(outcome.state)
         what = result.status_code or (result.error or {}).get("code")
         log.info(
             "%s %s attempt %d: %s in %.0f ms -> %s",

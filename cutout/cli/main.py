@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from importlib.metadata import PackageNotFoundError, version
 
 import click
 
@@ -12,7 +13,16 @@ from cutout.cli.keys import keys
 from cutout.cli.remove import remove
 
 
+def package_version() -> str:
+    """The installed cutout package's version (from its metadata, i.e. pyproject.toml)."""
+    try:
+        return version("cutout")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_version(), "--version", prog_name="cutout")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the pipeline does.")
 def cli(verbose: bool) -> None:
     """Remove image backgrounds with u2netp, at full resolution."""
