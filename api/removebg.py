@@ -120,14 +120,18 @@ def _box(mask: Image.Image) -> dict[str, int]:
 
 
 def _foreground(job: Job, data: bytes, svc: Services, warnings: list[str]) -> dict[str, int]:
-    """The subject's box in the result: the job's own, else from the result's alpha or mask."""
-    recorded = job.outputs["result"].get("foreground")
-    if recorded:
-        return {key: int(recorded[key]) for key in ("left", "top", "width", "height")}
+    """The subject's box in the result, as remove.bg counts it (pixels at least half opaque).
+
+    From the result's own alpha when it has one; for an opaque result, the box the worker
+    recorded (which includes soft edges), else the mask's.
+    """
     with Image.open(io.BytesIO(data)) as result:
         if result.mode in ("RGBA", "LA", "L"):
             return _box(result.getchannel("A") if "A" in result.mode else result)
         size = result.size
+    recorded = job.outputs["result"].get("foreground")
+    if recorded:
+        return {key: int(recorded[key]) for key in ("left", "top", "width", "height")}
     with Image.open(io.BytesIO(svc.storage.get(job.outputs["mask"]["key"]))) as mask:
         if job.options.get("crop"):
             warnings.append("X-Foreground-* approximate: cropped result on a background")
