@@ -55,6 +55,9 @@ class RemoveBgRequest:
     crop: bool = False
     crop_margin: str | None = None
     bg_color: str | None = None
+    scale: str = "original"
+    position: str = "original"
+    shadow: bool = False
     fields: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -139,6 +142,9 @@ def parse_request(request: Request) -> RemoveBgRequest:
     call.bg_color = _color(_text(values, "bg_color"))
     call.background = files.get("bg_image_file")
     call.background_url = _text(values, "bg_image_url")
+    call.scale = (_text(values, "scale") or "original").lower()
+    call.position = (_text(values, "position") or "original").lower()
+    call.shadow = _flag(values, "add_shadow", False)
     if call.bg_color and (call.background or call.background_url):
         raise InvalidOption("bg_color: send a background colour or a background image, not both")
     _unsupported(values, call.warnings)
@@ -158,12 +164,6 @@ def _unsupported(values: dict[str, Any], warnings: list[str]) -> None:
         raise InvalidOption("roi: four values 'x1 y1 x2 y2' in px or %")
     if tuple(roi) != FULL_ROI:
         warnings.append("roi is not supported; the whole image was processed")
-    if (_text(values, "scale") or "original").lower() != "original":
-        warnings.append("scale is not supported yet; the subject keeps its size")
-    if (_text(values, "position") or "original").lower() not in ("original", "center"):
-        warnings.append("position is not supported yet; the subject keeps its place")
-    if _flag(values, "add_shadow", False):
-        warnings.append("add_shadow is not supported yet; no shadow was added")
     if not _flag(values, "semitransparency", True):
         warnings.append("semitransparency=false is not supported; edges stay soft")
 
@@ -185,6 +185,40 @@ def _crop_margin(text: str | None, image_size: tuple[int, int], warnings: list[s
     if any(match[2] != "%" for match in lengths) or len(set(fractions)) > 1:  # type: ignore[index]
         warnings.append("crop_margin: px or per-side margins are approximated by one margin")
     return min(1.0, max(fractions))
+
+
+def _framing(call: RemoveBgRequest, size: tuple[int, int]) -> dict[str, str]:
+    """remove.bg's scale and position as Cutout's canvas (the output's own size) and placement.
+
+    remove.bg scales the subject to a share of the image and centres it unless a position
+    is given; Cutout's alignments are left/center/right and top/center/bottom, so a position
+    in % goes to the nearest of those (with a warning when it is not exact).
+    """
+    if call.scale == "original":
+        if call.position not in ("original", "center"):
+            call.warnings.append("position without scale is not supported; the subject stays")
+        return {}
+    share = LENGTH.fullmatch(call.scale)
+    if share is None or share.group(2) not in (None, "%") or not 0 < float(share.group(1)) <= 100:
+        raise InvalidOption("scale: 'original' or a share of the image from 1% to 100%")
+    fields = {"canvas": f"{size[0]}x{size[1]}", "scale": str(float(share.group(1)) / 100)}
+    if call.position in ("original", "center"):
+        return fields
+    parts = call.position.replace("%", "").split()
+    try:
+        x, y = (float(parts[0]), float(parts[-1])) if len(parts) in (1, 2) else (None, None)
+    except ValueError:
+        x = y = None
+    if x is None or y is None:
+        raise InvalidOption("position: 'original', 'center' or 'X% Y%'")
+    nearest = {0: ("left", "top"), 50: ("center", "center"), 100: ("right", "bottom")}
+    hx, vy = min(nearest, key=lambda p: abs(p - x)), min(nearest, key=lambda p: abs(p - y))
+    if (hx, vy) != (x, y):
+        call.warnings.append(
+            "position: placed at the nearest of left/center/right, top/center/bottom"
+        )
+    fields.update(horizontal_alignment=nearest[hx][0], vertical_alignment=nearest[vy][1])
+    return fields
 
 
 def job_fields(call: RemoveBgRequest, image_size: tuple[int, int]) -> dict[str, str]:
@@ -212,5 +246,10 @@ def job_fields(call: RemoveBgRequest, image_size: tuple[int, int]) -> dict[str, 
     if limit is not None and width * height > limit * 1e6:
         longest = math.floor(max(width, height) * math.sqrt(limit * 1e6 / (width * height)))
         fields["max_size"] = str(max(16, longest))
+        shrink = max(16, longest) / max(width, height)
+        width, height = max(1, round(width * shrink)), max(1, round(height * shrink))
+    if call.shadow:
+        fields["shadow"] = "drop"
+    fields.update(_framing(call, (width, height)))
     ProcessOptions.parse(dict(fields))  # a bad combination fails here, before any upload
     return fields

@@ -81,12 +81,32 @@ def test_channels_alpha_and_zip(inline_api: Api) -> None:
 
 def test_unsupported_options_are_accepted_with_a_warning(inline_api: Api) -> None:
     response = inline_api.client.post(
-        ROUTE,
-        data={"image_file": _file(), "roi": "10% 10% 90% 90%", "add_shadow": "true"},
+        ROUTE, data={"image_file": _file(), "roi": "10% 10% 90% 90%", "semitransparency": "false"}
     )
     assert response.status_code == 200
     warnings = response.headers.getlist("X-Cutout-Warning")
-    assert any("roi" in w for w in warnings) and any("add_shadow" in w for w in warnings)
+    assert any("roi" in w for w in warnings) and any("semitransparency" in w for w in warnings)
+
+
+def test_scale_position_and_shadow_map_onto_framing(inline_api: Api) -> None:
+    response = inline_api.client.post(
+        ROUTE,
+        data={
+            "image_file": _file(),
+            "size": "full",
+            "scale": "50%",
+            "position": "50% 100%",
+            "add_shadow": "true",
+        },
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert not response.headers.getlist("X-Cutout-Warning")
+    job = inline_api.store.get(response.headers["X-Job-Id"])
+    assert job is not None
+    width, height = job.input["width"], job.input["height"]
+    assert job.options["canvas"] == [width, height] and job.options["scale"] == 0.5
+    assert job.options["vertical_alignment"] == "bottom" and job.options["shadow"] == "drop"
+    assert (int(response.headers["X-Width"]), int(response.headers["X-Height"])) == (width, height)
 
 
 @pytest.mark.parametrize(
