@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import compat, health, jobs
+from api import batches, compat, health, jobs
 from api.auth import authenticate
 from api.errors import register_error_handlers
 from api.queue import CeleryQueue, JobQueue
@@ -48,7 +48,7 @@ def create_app(
         keys=keys or KeyStore(store.redis),
     )
     app.before_request(authenticate)
-    for module in (jobs, compat, health):
+    for module in (jobs, batches, compat, health):
         app.register_blueprint(module.blueprint)
     register_error_handlers(app)
     return app

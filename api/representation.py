@@ -41,5 +41,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "worker": job.worker,
         "warnings": job.warnings,
         "error": job.error,
+        "batch_id": job.batch_id,
+        "deduplicated_from": job.deduplicated_from,
         "links": links,
     }

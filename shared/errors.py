@@ -113,6 +113,34 @@ class RequestInFlight(CutoutError):
     http_status = 409
 
 
+class BatchClosed(CutoutError):
+    """Items sent to a batch that was closed or canceled."""
+
+    code = "batch_closed"
+    http_status = 409
+
+
+class InvalidArchive(CutoutError):
+    """A zip or URL list that cannot be read, or an entry of it that is not usable."""
+
+    code = "invalid_archive"
+    http_status = 422
+
+
+class ArchiveTooLarge(CutoutError):
+    """A zip or URL list over the entry count or total uncompressed size allowed."""
+
+    code = "archive_too_large"
+    http_status = 413
+
+
+class FetchFailed(CutoutError):
+    """An image URL that could not be fetched (refused, unreachable, error status, too slow)."""
+
+    code = "fetch_failed"
+    http_status = 502
+
+
 # Codes that only ever appear on failed jobs (never raised in the API process).
 JOB_FAILURE_STATUS = {"worker_lost": 500, "timeout": 504}
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import redis
 
+from shared import batches
 from shared.keys import ANONYMOUS
 
 KEY_PREFIX = "cutout:"
@@ -62,6 +63,8 @@ class Job:
     worker: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
     error: dict[str, str] | None = None
+    batch_id: str | None = None  # the batch this job is an item of (shared/batches.py)
+    deduplicated_from: str | None = None  # the earlier identical job whose result it copies
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -133,7 +136,9 @@ class JobStore:
                         finished = self._finished_key(job_id)
                         pipe.xadd(finished, {"status": job.status.value}, maxlen=1)
                         pipe.expire(finished, self.retention)
+                        batches.queue_job_ended(pipe, job)
                     pipe.execute()
+                    batches.after_job_ended(self.redis, job)
                     return job
                 except redis.WatchError:
                     continue
