@@ -13,6 +13,7 @@ from api.queue import CeleryQueue, JobQueue
 from api.services import Services
 from shared.jobs import JobStore
 from shared.keys import KeyStore
+from shared.netguard import Resolver, system_resolver
 from shared.settings import Settings, get_settings
 from shared.storage import Storage, storage_from_settings
 from shared.tasks import redis_client
@@ -30,15 +31,18 @@ def create_app(
     storage: Storage | None = None,
     queue: JobQueue | None = None,
     keys: KeyStore | None = None,
+    resolver: Resolver | None = None,
 ) -> Flask:
-    """The API; tests pass fakes for the store, storage, queue and key store."""
+    """The API; tests pass fakes for the store, storage, queue, key store and DNS resolver."""
     settings = settings or get_settings()
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=REQUEST_FILES * settings.max_upload_bytes + 64 * 1024)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep id and status first
     app.config.update(config or {})
     store = store or JobStore(
-        redis_client(settings), retention_seconds=settings.job_retention_seconds
+        redis_client(settings),
+        retention_seconds=settings.job_retention_seconds,
+        public_url=settings.public_url,
     )
     app.extensions["cutout"] = Services(
         settings=settings,
@@ -46,6 +50,7 @@ def create_app(
         storage=storage or storage_from_settings(settings),
         queue=queue or CeleryQueue(settings),
         keys=keys or KeyStore(store.redis),
+        resolver=resolver or system_resolver,
     )
     app.before_request(authenticate)
     for module in (jobs, batches, compat, health):

@@ -19,8 +19,9 @@ from api.batchintake import (
 )
 from api.representation import job_json
 from api.services import services
+from shared import webhooks
 from shared.batches import Batch, BatchStatus, new_batch_id
-from shared.batchevents import deliver
+from shared.batchevents import completed_message_id, deliver
 from shared.batchview import describe
 from shared.errors import BatchClosed, InvalidOption, NotFound
 from shared.jobs import Job, Status
@@ -38,8 +39,15 @@ def find_batch(batch_id: str) -> Batch:
 
 
 def _view(batch_id: str) -> dict[str, Any]:
-    deliver(services().store.redis, base_url=request.host_url.rstrip("/"))
-    return describe(find_batch(batch_id), request.host_url.rstrip("/"))
+    client = services().store.redis
+    deliver(client, base_url=request.host_url.rstrip("/"))
+    batch = find_batch(batch_id)
+    body = describe(batch, request.host_url.rstrip("/"))
+    if batch.webhook_url is not None:
+        body["webhook_url"] = webhooks.redact_url(batch.webhook_url)
+        message_id = completed_message_id(batch.id)
+        body["webhook"] = webhooks.view_for(client, message_id, batch.webhook_url)
+    return body
 
 
 def _allow_big_request() -> None:

@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from api.queue import TaskQueue
 from api.services import Services
-from api.submission import parse_options
+from api.submission import parse_options, webhook_url
 from shared.batches import Batch, BatchStore, source_key
 from shared.batchitems import ItemMaker
 from shared.errors import FileTooLarge, InvalidOption, QueueUnavailable
@@ -44,9 +44,7 @@ def new_batch_fields(values: MultiDict[str, str] | dict[str, Any], svc: Services
     """The batch's own fields and its items' options, checked."""
     options_in = {k: v for k, v in values.items() if k not in (*BATCH_FIELDS, *FILE_FIELDS)}
     options = parse_options(MultiDict(options_in), {})
-    webhook = str(values.get("webhook_url") or "") or None
-    if webhook is not None and not webhook.lower().startswith(("http://", "https://")):
-        raise InvalidOption("webhook_url: must be an http(s) URL")
+    webhook = webhook_url(svc, MultiDict({"webhook_url": str(values.get("webhook_url") or "")}))
     every = _number(values.get("progress_every"), "progress_every")
     if every and every < svc.settings.batch_progress_min_seconds:
         raise InvalidOption(

@@ -8,7 +8,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from api.services import Services
 from api.uploads import Upload, option_fields, read_image
-from shared import idempotency
+from shared import idempotency, webhooks
 from shared.errors import InvalidImage, InvalidOption, QueueUnavailable
 from shared.idempotency import Claim
 from shared.jobs import Job, new_job_id
@@ -22,6 +22,15 @@ def parse_options(form: MultiDict[str, str], overrides: dict[str, Any]) -> Proce
     if options.model is not None and options.model not in MODEL_NAMES:
         raise InvalidOption(f"model: unknown model {options.model!r}; use one of {MODEL_NAMES}")
     return options
+
+
+def webhook_url(svc: Services, form: MultiDict[str, str]) -> str | None:
+    """The form's `webhook_url`, checked by the address guard (None when not given)."""
+    url = form.get("webhook_url", "").strip()
+    if not url:
+        return None
+    allow_private = svc.settings.webhook_allow_private
+    return webhooks.validate_url(url, allow_private=allow_private, resolver=svc.resolver)
 
 
 def _accepted_megapixels(svc: Services) -> float:
@@ -72,11 +81,13 @@ def submit(
     stored and the first job comes back; with a different request it is an error.
     """
     options = parse_options(form, overrides or {})
+    callback = webhook_url(svc, form)
     uploads = _uploads(svc, files, options, wants_truth)
     options_json = options.model_dump(mode="json", exclude_none=True)
     sent = {name: upload.data for name, upload in uploads.items()}
+    asked = {**options_json, "webhook_url": callback} if callback else options_json
     claim = idempotency.make_claim(
-        tenant, idempotency_key, idempotency.fingerprint(route, options_json, sent)
+        tenant, idempotency_key, idempotency.fingerprint(route, asked, sent)
     )
     earlier = idempotency.replay(svc.store, claim) if claim else None
     if earlier is not None:
@@ -91,6 +102,7 @@ def submit(
         options=options_json,
         input=uploads["original"].facts(),
         files={name: keys[name] for name in uploads},
+        webhook_url=callback,
     )
     return _record_and_send(svc, job, claim)
 

@@ -10,6 +10,8 @@ from shared.errors import FileTooLarge, InvalidOption
 from shared.imageinfo import ImageInfo, probe
 
 FILE_FIELDS = ("image", "background", "mask")
+# Form fields that are about the job, not options for the image.
+JOB_FIELDS = ("webhook_url",)
 
 
 @dataclass
@@ -46,4 +48,5 @@ def read_image(
 
 def option_fields(form: MultiDict[str, str]) -> dict[str, str]:
     """The form's non-file fields, as options (empty values mean 'default')."""
-    return {key: value for key, value in form.items() if key not in FILE_FIELDS and value != ""}
+    skip = (*FILE_FIELDS, *JOB_FIELDS)
+    return {key: value for key, value in form.items() if key not in skip and value != ""}

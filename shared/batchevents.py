@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import redis
 
-from shared.batches import EVENTS, BatchStore, keys
+from shared.batches import EVENTS, Batch, BatchStore, keys
 from shared.batchview import describe
 from shared.settings import get_settings
+from shared.webhooks import schedule_event
 
 log = logging.getLogger(__name__)
 # Enough per call to drain a burst; the rest stays for the next call.
@@ -42,15 +44,32 @@ def deliver(client: redis.Redis, *, base_url: str | None = None) -> int:
         if not batch.webhook_url:
             continue
         data = describe(batch, base_url or public_base_url())
-        schedule(batch.tenant, batch.webhook_url, event["type"], data)
+        schedule(client, batch, batch.webhook_url, event["type"], data, time.time())
     return popped
 
 
 def public_base_url() -> str:
     """The API's root as webhook receivers should see it (links in payloads)."""
-    return "http://127.0.0.1:8000"
+    return get_settings().public_url.rstrip("/")
 
 
-def schedule(tenant: str, url: str, event_type: str, data: dict) -> None:
-    """Hand one event to the webhooks (until they exist: log it)."""
-    log.info("batch event %s for %s: %s", event_type, tenant, data["id"])
+def completed_message_id(batch_id: str) -> str:
+    """The `webhook-id` of a batch's one `batch.completed` event."""
+    return f"msg_batch_{batch_id}"
+
+
+def schedule(
+    client: redis.Redis, batch: Batch, url: str, event_type: str, data: dict, at: float
+) -> None:
+    """Record the webhook delivery of one batch event (sent by the webhook sender)."""
+    message_id = completed_message_id(batch.id)
+    if event_type != "batch.completed":  # progress: a new id each time, never a retry's
+        message_id = f"{message_id}_progress_{int(at * 1000)}"
+    schedule_event(
+        client,
+        tenant=batch.tenant,
+        url=url,
+        event_type=event_type,
+        data=data,
+        message_id=message_id,
+    )

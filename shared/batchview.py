@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.batches import Batch
+from shared.webhooks import redact_url
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -45,7 +46,7 @@ def describe(batch: Batch, base_url: str, now: float | None = None) -> dict[str,
         "eta_seconds": eta,
         "needs_review": batch.needs_review,
         "options": batch.options,
-        "webhook_url": batch.webhook_url,
+        "webhook_url": redact_url(batch.webhook_url) if batch.webhook_url else None,
         "links": {
             "self": own,
             "jobs": f"{own}/jobs",

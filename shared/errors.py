@@ -134,11 +134,41 @@ class ArchiveTooLarge(CutoutError):
     http_status = 413
 
 
+class InvalidUrl(CutoutError):
+    """A URL that is not http(s), has no host or cannot be parsed."""
+
+    code = "invalid_url"
+    http_status = 400
+
+
+class UnresolvableHost(CutoutError):
+    """A URL whose host name does not resolve to any address."""
+
+    code = "unresolvable_host"
+    http_status = 400
+
+
+class DestinationRefused(CutoutError):
+    """A URL that resolves to a loopback, private, metadata or other non-public address."""
+
+    code = "destination_refused"
+    http_status = 400
+
+
 class FetchFailed(CutoutError):
-    """An image URL that could not be fetched (refused, unreachable, error status, too slow)."""
+    """A remote server could not be reached or did not answer with the file."""
 
     code = "fetch_failed"
     http_status = 502
+
+
+class FetchTimeout(FetchFailed):
+    code = "fetch_timeout"
+    http_status = 504
+
+
+class TooManyRedirects(FetchFailed):
+    code = "too_many_redirects"
 
 
 # Codes that only ever appear on failed jobs (never raised in the API process).

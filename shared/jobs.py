@@ -19,8 +19,11 @@ import redis
 
 from shared import batches
 from shared.keys import ANONYMOUS
+from shared.webhook_events import queue_job_event
 
 KEY_PREFIX = "cutout:"
+# Where the API answers, for absolute links in webhook payloads (settings.public_url).
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 EXPIRY_INDEX = f"{KEY_PREFIX}expiry"
 HEARTBEATS = f"{KEY_PREFIX}heartbeats"
 # The largest input (megapixels) each worker's memory allows, published with its heartbeat.
@@ -63,6 +66,7 @@ class Job:
     worker: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
     error: dict[str, str] | None = None
+    webhook_url: str | None = None
     batch_id: str | None = None  # the batch this job is an item of (shared/batches.py)
     deduplicated_from: str | None = None  # the earlier identical job whose result it copies
 
@@ -84,9 +88,16 @@ def new_job_id() -> str:
 class JobStore:
     """Jobs in Redis; every method is one round trip or one optimistic transaction."""
 
-    def __init__(self, client: redis.Redis, *, retention_seconds: int) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        retention_seconds: int,
+        public_url: str = DEFAULT_PUBLIC_URL,
+    ) -> None:
         self.redis = client
         self.retention = retention_seconds
+        self.public_url = public_url
 
     @staticmethod
     def _key(job_id: str) -> str:
@@ -136,6 +147,7 @@ class JobStore:
                         finished = self._finished_key(job_id)
                         pipe.xadd(finished, {"status": job.status.value}, maxlen=1)
                         pipe.expire(finished, self.retention)
+                        queue_job_event(pipe, job, base_url=self.public_url)
                         batches.queue_job_ended(pipe, job)
                     pipe.execute()
                     batches.after_job_ended(self.redis, job)

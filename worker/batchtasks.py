@@ -62,8 +62,8 @@ def url_fetcher() -> Fetch:
             max_bytes=settings.max_upload_bytes,
             timeout=settings.fetch_timeout_seconds,
             max_redirects=settings.fetch_max_redirects,
-            allow_private=getattr(settings, "webhook_allow_private", False),
-        )
+            allow_private=settings.webhook_allow_private,
+        ).data
 
     return fetch_image
 

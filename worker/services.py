@@ -15,7 +15,11 @@ from worker.resources import WorkerBudget, budgeted, read_budget
 def job_store() -> JobStore:
     """The Redis job store of this process."""
     settings = get_settings()
-    return JobStore(redis_client(settings), retention_seconds=settings.job_retention_seconds)
+    return JobStore(
+        redis_client(settings),
+        retention_seconds=settings.job_retention_seconds,
+        public_url=settings.public_url,
+    )
 
 
 @lru_cache(maxsize=1)
