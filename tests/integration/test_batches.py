@@ -7,8 +7,10 @@ batch items starts before all but at most one of them (message priorities).
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import os
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -22,10 +24,21 @@ from tests.api.batchfakes import zip_of
 from tests.conftest import encoded, subject_photo
 from tests.integration.stack import Stack, http, start_stack
 from tests.processes import wait_until
+from tests.webhook_receiver import Receiver, start_receiver
 
 pytestmark = pytest.mark.integration
 GOOD = encoded(subject_photo(160, 120))
 OTHER = encoded(subject_photo(120, 160))
+
+
+SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    running = start_receiver()
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +47,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Iterato
     running = start_stack(
         folder,
         tiny_model.parent,
+        webhooks=True,
         CUTOUT_MODEL=str(tiny_model),
         WEBHOOK_ALLOW_PRIVATE="true",
+        WEBHOOK_SECRET=SECRET,
     )
     yield running
     running.stop()
@@ -64,7 +79,9 @@ def _wait_batch(stack: Stack, batch_id: str, timeout: float = 120) -> dict:
         raise AssertionError(stack.logs()) from exc
 
 
-def test_mixed_batch_ends_with_a_report_and_a_results_zip(stack: Stack, image_server: str) -> None:
+def test_mixed_batch_ends_with_a_report_and_a_results_zip(
+    stack: Stack, image_server: str, receiver: Receiver
+) -> None:
     listing = f"url\n{image_server}/a.jpg\n{image_server}/missing.jpg\n{image_server}/b.jpg\n"
     archive = zip_of({"z/one.jpg": OTHER, "z/bad.jpg": b"garbage", "../two.jpg": GOOD})
     fields = [
@@ -73,6 +90,7 @@ def test_mixed_batch_ends_with_a_report_and_a_results_zip(stack: Stack, image_se
         ("archive", ("catalog.zip", archive, "application/zip")),
         ("urls", ("feed.csv", listing.encode(), "text/csv")),
         ("mode", "mask"),
+        ("webhook_url", receiver.script("/catalog")),
     ]
     response = http.request("POST", stack.url("/v1/batches"), fields=fields)
     assert response.status == 202, response.data
@@ -94,8 +112,12 @@ def test_mixed_batch_ends_with_a_report_and_a_results_zip(stack: Stack, image_se
     with zipfile.ZipFile(io.BytesIO(zipped.data)) as archive_out:
         names = archive_out.namelist()
     assert sorted(names) == ["a-2.png", "a.png", "b.png", "one.png", "report.csv", "two.png"]
-    events = stack.redis.client().hget(f"cutout:batch:{batch['id']}", "events:batch.completed")
-    assert int(events) == 1
+    (call,) = receiver.wait_for("/catalog", 1)
+    payload = call.verified(SECRET)
+    assert payload["type"] == "batch.completed" and payload["data"]["id"] == batch["id"]
+    assert payload["data"]["counts"] == batch["counts"]
+    emitted = stack.redis.client().hget(f"cutout:batch:{batch['id']}", "events:batch.completed")
+    assert int(emitted) == 1 and len(receiver.at("/catalog")) == 1
 
 
 def _started(stack: Stack, job_id: str) -> datetime:
