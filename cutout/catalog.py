@@ -23,6 +23,7 @@ from cutout.client import Client, ClientError
 STATE = ".cutout-catalog.json"
 UPLOAD_CHUNK = 16  # images per request
 URL_CHUNK = 500  # URLs per request
+COLLECT_EVERY = 8  # upload chunks between two rounds of downloads
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".tif"}
 REPORT = ["name", "status", "output", "error_code", "error_message", "needs_review",
           "review_reasons", "foreground_fraction", "job_id"]  # fmt: skip
@@ -154,8 +155,17 @@ def _jobs_if_known(client: Client, batch_id: str) -> Iterator[dict[str, Any]]:
             raise
 
 
-def upload(client: Client, state: State, items: list[Item], concurrency: int) -> None:
-    """Send what the server does not have yet, in chunks, a few requests at a time."""
+def upload(
+    client: Client,
+    state: State,
+    items: list[Item],
+    concurrency: int,
+    between: Callable[[], object] = lambda: None,
+) -> None:
+    """Send what the server does not have yet, in chunks, a few requests at a time.
+
+    `between` runs after every few chunks (the command downloads what finished meanwhile).
+    """
     assert state.batch_id is not None  # noqa: S101
     batch_id = state.batch_id
     todo = [i for i in items if i.name not in state.sent and i.name not in state.rows]
@@ -167,9 +177,11 @@ def upload(client: Client, state: State, items: list[Item], concurrency: int) ->
         return client.add_items(batch_id, [(i.name, i.read()) for i in chunk if i.read])
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for answer in pool.map(send, chunks):
+        for number, answer in enumerate(pool.map(send, chunks), start=1):
             state.sent.update({a["name"]: a["job_id"] for a in answer["added"]})
             state.save()
+            if number % COLLECT_EVERY == 0:
+                between()
     for n in range(0, len(urls), URL_CHUNK):
         client.add_urls(batch_id, urls[n : n + URL_CHUNK])
         state.sent.update({u["name"]: "" for u in urls[n : n + URL_CHUNK]})

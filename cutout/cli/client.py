@@ -94,8 +94,12 @@ def catalog(
     items = _run(lambda: items_of(source))
     state = State.load(out_dir)
     names = [item.name for item in items]
+
+    def collect_quietly() -> None:
+        collect(client, state, out_dir, concurrency)
+
     batch_id = _run(lambda: start_or_resume(client, state, _options(options), names))
-    _run(lambda: upload(client, state, items, concurrency))
+    _run(lambda: upload(client, state, items, concurrency, lambda: collect_quietly()))
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
