@@ -105,12 +105,12 @@ def list_jobs(batch_id: str) -> Response:
     cursor = _int_arg("cursor", 0)
     limit = min(max(_int_arg("limit", PAGE), 1), MAX_PAGE)
     found, next_cursor = batchfiles.page(services(), batch_id, cursor, limit, status)
-    return jsonify(
-        {
-            "jobs": [{**item_summary(job), "job": job_json(job)} for job in found],
-            "next_cursor": next_cursor,
-        }
-    )
+    expired = {"name": None, "status": "expired", "error": None, "deduplicated_from": None}
+    jobs = [
+        {**item_summary(job), "job": job_json(job)} if job else {**expired, "job_id": job_id}
+        for job_id, job in found
+    ]
+    return jsonify({"jobs": jobs, "next_cursor": next_cursor})
 
 
 @blueprint.get("/<batch_id>/report.csv")

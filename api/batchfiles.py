@@ -70,14 +70,21 @@ def all_jobs(svc: Services, batch_id: str) -> Iterator[Job]:
 
 def page(
     svc: Services, batch_id: str, cursor: int, limit: int, status: str | None
-) -> tuple[list[Job], int | None]:
-    """Up to `limit` items with `status` from `cursor`; the next cursor (None at the end)."""
-    found: list[Job] = []
+) -> tuple[list[tuple[str, Job | None]], int | None]:
+    """Up to `limit` items with `status` from `cursor`; the next cursor (None at the end).
+
+    Without a status filter every position is listed, an expired record as (id, None), so
+    a client can count positions.
+    """
+    found: list[tuple[str, Job | None]] = []
     position = cursor
-    for _, job in scan(svc, batch_id, cursor):
+    for job_id, job in scan(svc, batch_id, cursor):
         position += 1
-        if job is not None and (status is None or job.status.value == status):
-            found.append(job)
+        wanted = job is None if status is None else False
+        if job is not None:
+            wanted = status is None or job.status.value == status
+        if wanted:
+            found.append((job_id, job))
             if len(found) == limit:
                 break
     more = len(found) == limit and bool(_store(svc).item_ids(batch_id, position, 1))

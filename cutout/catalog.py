@@ -23,6 +23,7 @@ from cutout.client import Client, ClientError
 STATE = ".cutout-catalog.json"
 UPLOAD_CHUNK = 16  # images per request
 URL_CHUNK = 500  # URLs per request
+ENDED = ("succeeded", "failed", "canceled", "expired")
 COLLECT_EVERY = 8  # upload chunks between two rounds of downloads
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".tif"}
 REPORT = ["name", "status", "output", "error_code", "error_message", "needs_review",
@@ -81,6 +82,8 @@ class State:
     sent: dict[str, str] = field(default_factory=dict)  # name -> job id
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> report row
     earlier: list[str] = field(default_factory=list)  # closed batches of earlier runs
+    # Per batch, the position before which every item is recorded: polls start there.
+    cursors: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, out_dir: Path) -> State:
@@ -88,7 +91,14 @@ class State:
         if not path.exists():
             return cls(path)
         data = json.loads(path.read_text())
-        return cls(path, data["batch_id"], data["sent"], data["rows"], data.get("earlier", []))
+        return cls(
+            path,
+            data["batch_id"],
+            data["sent"],
+            data["rows"],
+            data.get("earlier", []),
+            data.get("cursors", {}),
+        )
 
     @property
     def batch_ids(self) -> list[str]:
@@ -100,6 +110,7 @@ class State:
             "sent": self.sent,
             "rows": self.rows,
             "earlier": self.earlier,
+            "cursors": self.cursors,
         }
         temporary = self.path.with_name(f"{STATE}.tmp")
         temporary.write_text(json.dumps(data))
@@ -147,9 +158,9 @@ def _server_jobs(client: Client, batch_id: str, cursor: int = 0) -> Iterator[dic
         next_cursor = page["next_cursor"]
 
 
-def _jobs_if_known(client: Client, batch_id: str) -> Iterator[dict[str, Any]]:
+def _jobs_if_known(client: Client, batch_id: str, cursor: int) -> Iterator[dict[str, Any]]:
     try:
-        yield from _server_jobs(client, batch_id)
+        yield from _server_jobs(client, batch_id, cursor)
     except ClientError as exc:  # an earlier batch the server no longer has
         if not str(exc).startswith("not_found"):
             raise
@@ -195,10 +206,10 @@ def upload(
 
 def collect(client: Client, state: State, out_dir: Path, concurrency: int) -> int:
     """Download every newly finished item and record its row; returns how many were new."""
-    finished = [
-        job for batch_id in state.batch_ids for job in _jobs_if_known(client, batch_id)
-        if job["status"] in ("succeeded", "failed", "canceled") and job["name"] not in state.rows
-    ]  # fmt: skip
+    finished: dict[str, dict[str, Any]] = {}
+    lows = {}
+    for batch_id in state.batch_ids:
+        lows[batch_id] = _scan(client, state, batch_id, finished)
     taken = {row.get("output", "").lower() for row in state.rows.values()}
 
     def fetch(job: dict[str, Any]) -> dict[str, Any]:
@@ -210,11 +221,28 @@ def collect(client: Client, state: State, out_dir: Path, concurrency: int) -> in
         return row
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for row in pool.map(fetch, finished):
+        for row in pool.map(fetch, finished.values()):
             state.rows[row["name"]] = row
             state.save()
+    state.cursors.update(lows)  # only now: every row before them is saved
+    state.save()
     state.write_report()
     return len(finished)
+
+
+def _scan(client: Client, state: State, batch_id: str, finished: dict[str, dict[str, Any]]) -> int:
+    """Add the batch's newly ended items to `finished`; returns the new low-water cursor."""
+    low = state.cursors.get(batch_id, 0)
+    contiguous = True
+    for position, job in enumerate(_jobs_if_known(client, batch_id, low), start=low):
+        ended = job["status"] in ENDED
+        if ended and job["name"] not in state.rows and job["status"] != "expired":
+            finished.setdefault(job["name"], job)
+        if ended and contiguous:
+            low = position + 1
+        else:
+            contiguous = False
+    return low
 
 
 def output_name(job: dict[str, Any], taken: set[str]) -> str:

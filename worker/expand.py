@@ -257,6 +257,10 @@ def expand_source(
                 )
         except NotFound:
             log.warning("batch %s: source %s is gone", batch_id, key)
+        except Exception as exc:  # never leave the batch waiting for ever on this source
+            log.exception("batch %s: expanding %s stopped at entry %d", batch_id, key, start)
+            stopped = CutoutError(f"expansion stopped at entry {start}: {type(exc).__name__}")
+            maker.add_failed(batch, key.rsplit("/", 1)[-1], stopped)
     if next_start is not None:
         send(EXPAND_TASK, [batch_id, key, kind, next_start], EXPAND_PRIORITY)
         return
