@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import signal
 import subprocess
 import sys
@@ -73,7 +74,7 @@ def test_catalog_of_a_folder_resumes_after_ctrl_c(stack: Stack, tmp_path: Path) 
     assert failed == {"bad0.jpg": "unsupported_media_type", "bad1.jpg": "unsupported_media_type"}
     outputs = sorted(p.name for p in out.glob("*.png"))
     assert outputs == [f"p{n:03d}.png" for n in range(40)]
-    batch_id = __import__("json").loads(state.read_text())["batch_id"]
+    batch_id = json.loads(state.read_text())["batch_id"]
     batch = http.request("GET", stack.url(f"/v1/batches/{batch_id}")).json()
     assert batch["items"] == 42, batch  # nothing was sent twice
     third = _cutout("catalog", str(source), str(out), server=stack.base_url)
@@ -108,3 +109,26 @@ def test_a_server_that_is_down_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "Error: cannot reach http://127.0.0.1:9 (NewConnectionError)"
     ]
+
+
+def test_catalog_resumes_after_a_server_restart(stack: Stack, tmp_path: Path) -> None:
+    source, out = _images(tmp_path / "in", 30), tmp_path / "out"
+    argv = [*CLI, "catalog", str(source), str(out), "--server", stack.base_url, "-o", "crop=true"]
+    first = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    state = out / ".cutout-catalog.json"
+    wait_until(lambda: state.exists() and '"rows": {"' in state.read_text(), 90, 0.05)
+    stack.stop_services()
+    try:
+        # The client retries briefly, then stops with one line (or finishes if it was done).
+        _, stderr = first.communicate(timeout=60)
+        assert first.returncode == 0 or stderr.decode().startswith("Error: "), stderr
+    finally:
+        stack.start_services()
+    second = _cutout("catalog", str(source), str(out), "-o", "crop=true", server=stack.base_url)
+    assert second.returncode == 0, second.stderr + stack.logs()
+    rows = _report(out)
+    assert sorted(row["name"] for row in rows) == [f"p{n:03d}.jpg" for n in range(30)]
+    assert all(row["status"] == "succeeded" for row in rows)
+    batch_id = json.loads(state.read_text())["batch_id"]
+    batch = http.request("GET", stack.url(f"/v1/batches/{batch_id}")).json()
+    assert batch["items"] == 30, batch
