@@ -27,7 +27,7 @@ ENDED = ("succeeded", "failed", "canceled", "expired")
 COLLECT_EVERY = 8  # upload chunks between two rounds of downloads
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".tif"}
 REPORT = ["name", "status", "output", "error_code", "error_message", "needs_review",
-          "review_reasons", "foreground_fraction", "job_id"]  # fmt: skip
+          "review_reasons", "quality_score", "foreground_fraction", "job_id"]  # fmt: skip
 EXTENSIONS = {"image/png": "png", "image/webp": "webp", "image/jpeg": "jpg"}
 
 
@@ -264,7 +264,8 @@ def _flag(value: Any) -> str:
 
 
 def report_row(job: dict[str, Any]) -> dict[str, Any]:
-    proxy = ((job["job"].get("metrics") or {}).get("proxy")) or {}
+    metrics = job["job"].get("metrics") or {}
+    proxy, quality = metrics.get("proxy") or {}, metrics.get("quality") or {}
     error = job.get("error") or {}
     return {
         "name": job["name"],
@@ -274,6 +275,7 @@ def report_row(job: dict[str, Any]) -> dict[str, Any]:
         "error_message": error.get("message", ""),
         "needs_review": _flag(proxy.get("needs_review")),
         "review_reasons": ";".join(proxy.get("review_reasons") or []),
+        "quality_score": quality.get("score", "") if isinstance(quality, dict) else "",
         "foreground_fraction": proxy.get("foreground_fraction", ""),
         "job_id": job["job_id"],
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import fakeredis
 from kombu.transport.redis import Channel
 
@@ -61,3 +63,18 @@ def test_queue_lists_are_kombus_names() -> None:
     assert queue_lists() == expected
     assert channel.priority(BULK_PRIORITY) == BULK_PRIORITY
     assert channel.priority(EXPAND_PRIORITY) == EXPAND_PRIORITY
+
+
+def test_progress_events_only_when_asked_and_at_most_every_interval() -> None:
+    jobs, batches = _stores()
+    quiet = batches.create(Batch(id="b3", tenant="t"))
+    chatty = batches.create(
+        Batch(id="b4", tenant="t", progress_every=60, created_at=time.time() - 120)
+    )
+    for batch in (quiet, chatty):
+        for _ in range(3):
+            job = _add(jobs, batches, batch, Status.QUEUED)
+            jobs.fail(job.id, "invalid_image", "no")
+    assert jobs.redis.hget("cutout:batch:b3", "events:batch.progress") is None
+    # Three items ended within the interval: one progress event, not three.
+    assert jobs.redis.hget("cutout:batch:b4", "events:batch.progress") == b"1"
