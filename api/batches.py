@@ -28,6 +28,7 @@ from shared.jobs import Job, Status
 
 blueprint = Blueprint("batches", __name__, url_prefix="/v1/batches")
 PAGE, MAX_PAGE = 100, 1000
+MAX_FORM_PARTS = 5000  # files and fields in one multipart request (Flask's default: 1000)
 
 
 def find_batch(batch_id: str) -> Batch:
@@ -51,8 +52,9 @@ def _view(batch_id: str) -> dict[str, Any]:
 
 
 def _allow_big_request() -> None:
-    # Flask reads this per request: batches may carry many images or a large zip.
+    # Flask reads these per request: batches may carry many images or a large zip.
     request.max_content_length = services().settings.batch_max_request_bytes
+    request.max_form_parts = MAX_FORM_PARTS
 
 
 @blueprint.post("")
