@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import compat, health, jobs, metrics, openapi, page, removebg
+from api import batches, compat, health, jobs, metrics, openapi, page, removebg
 from api.auth import authenticate
 from api.backpressure import install_sync_slots
 from api.errors import register_error_handlers
@@ -67,7 +67,7 @@ def create_app(
     app.before_request(authenticate)
     install_limits(app, settings)
     install_sync_slots(app, settings.sync_wait_slots)
-    for module in (jobs, compat, health, page, removebg, openapi):
+    for module in (jobs, batches, compat, health, page, removebg, openapi):
         app.register_blueprint(module.blueprint)
     register_error_handlers(app)
     metrics.install(app)

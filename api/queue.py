@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from celery import Celery
 from kombu.exceptions import OperationalError
 
 from shared.errors import QueueUnavailable
 from shared.settings import Settings
-from shared.tasks import PROCESS_QUEUE, PROCESS_TASK, celery_config
+from shared.tasks import INTERACTIVE_PRIORITY, PROCESS_QUEUE, PROCESS_TASK, celery_config
 
 log = logging.getLogger(__name__)
 # Give up publishing after about a second and a half: the client gets a 503 it can retry,
@@ -26,6 +26,12 @@ class JobQueue(Protocol):
     def revoke(self, task_id: str) -> None: ...
 
 
+class TaskQueue(Protocol):
+    """Sending any task by name at a priority (batches: items, expansion, result copies)."""
+
+    def send_task(self, name: str, args: list[Any], priority: int) -> None: ...
+
+
 class CeleryQueue:
     """The real queue: a Celery task sent by name over the Redis broker."""
 
@@ -34,11 +40,17 @@ class CeleryQueue:
         self._app.conf.update(celery_config(settings))
 
     def send(self, job_id: str) -> None:
+        """A single (interactive) job: the highest priority, ahead of every batch item."""
+        self.send_task(PROCESS_TASK, [job_id], INTERACTIVE_PRIORITY)
+
+    def send_task(self, name: str, args: list[Any], priority: int) -> None:
+        """Send task `name` at `priority` (shared/tasks.py: 0 is the highest)."""
         try:
             self._app.send_task(
-                PROCESS_TASK,
-                args=[job_id],
+                name,
+                args=args,
                 queue=PROCESS_QUEUE,
+                priority=priority,
                 retry=True,
                 retry_policy=PUBLISH_RETRY,
             )

@@ -164,6 +164,27 @@ class RequestInFlight(CutoutError):
     http_status = 409
 
 
+class BatchClosed(CutoutError):
+    """Items sent to a batch that was closed or canceled."""
+
+    code = "batch_closed"
+    http_status = 409
+
+
+class InvalidArchive(CutoutError):
+    """A zip or URL list that cannot be read, or an entry of it that is not usable."""
+
+    code = "invalid_archive"
+    http_status = 422
+
+
+class ArchiveTooLarge(CutoutError):
+    """A zip or URL list over the entry count or total uncompressed size allowed."""
+
+    code = "archive_too_large"
+    http_status = 413
+
+
 class InvalidUrl(CutoutError):
     """A URL that is not http(s), has no host or cannot be parsed."""
 

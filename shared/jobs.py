@@ -17,9 +17,8 @@ from typing import Any
 
 import redis
 
-from shared import telemetry, unfinished
+from shared import job_end, unfinished
 from shared.keys import ANONYMOUS
-from shared.webhook_events import queue_job_event
 
 KEY_PREFIX = "cutout:"
 # Where the API answers, for absolute links in webhook payloads (settings.public_url).
@@ -70,6 +69,8 @@ class Job:
     warnings: list[str] = field(default_factory=list)
     error: dict[str, str] | None = None
     webhook_url: str | None = None
+    batch_id: str | None = None  # the batch this job is an item of (shared/batches.py)
+    deduplicated_from: str | None = None  # the earlier identical job whose result it copies
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -152,12 +153,12 @@ class JobStore:
                         finished = self._finished_key(job_id)
                         pipe.xadd(finished, {"status": job.status.value}, maxlen=1)
                         pipe.expire(finished, self.retention)
-                        queue_job_event(pipe, job, base_url=self.public_url)
+                        job_end.queue(pipe, job, base_url=self.public_url)
                     if job.status is Status.CANCELED:  # a task may still write outputs
                         unfinished.queue_sweep_later(pipe, job_id, job.updated_at)
                     pipe.execute()
-                    if job.status.is_terminal() and not was_terminal:
-                        telemetry.job_finished(job)
+                    if ended and not was_terminal:
+                        job_end.after(self.redis, job)
                     return job
                 except redis.WatchError:
                     continue

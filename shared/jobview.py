@@ -48,5 +48,7 @@ def job_view(job: Job, *, base_url: str) -> dict[str, Any]:
         "worker": job.worker,
         "warnings": job.warnings,
         "error": job.error,
+        "batch_id": job.batch_id,
+        "deduplicated_from": job.deduplicated_from,
         "links": job_links(job.id, list(outputs), base_url=base_url),
     }

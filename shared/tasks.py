@@ -15,6 +15,34 @@ from shared.settings import Settings
 
 PROCESS_TASK = "cutout.process"
 PROCESS_QUEUE = "cutout"
+# Batch tasks (worker/batchtasks.py): expand a stored zip or URL list into items, a chunk per
+# call; give a deduplicated item its own copy of the first item's result.
+EXPAND_TASK = "cutout.expand_batch_source"
+COPY_TASK = "cutout.copy_result"
+
+# Interactive before bulk: one queue, message priorities. On Redis, kombu keeps one list per
+# priority step and a worker's BRPOP names the lists highest priority first, so with
+# prefetch 1 and acks_late the next job a worker takes is always the most urgent one: a
+# single job waits at most for the job already running. 0 is the highest priority; values
+# are bucketed down to a step (bisect), so each constant below is a step itself.
+PRIORITY_STEPS = [0, 3, 6, 9]
+INTERACTIVE_PRIORITY = 0  # single jobs (/v1/jobs, /remove-bg, /evaluate)
+EXPAND_PRIORITY = 3  # a short chunk of a batch's zip or URL list
+BULK_PRIORITY = 6  # batch items and their result copies
+# kombu's separator between a queue's name and its priority step in the Redis list name.
+PRIORITY_SEPARATOR = "\x06\x16"
+
+
+BATCH_TASKS = (EXPAND_TASK, COPY_TASK)
+
+
+def queue_lists(queue: str = PROCESS_QUEUE) -> list[str]:
+    """The Redis lists kombu keeps for `queue`, highest priority first (what BRPOP names).
+
+    Step 0 is the queue's own name; step n is `<queue>\\x06\\x16<n>`. Summing LLEN over
+    these gives the queue's depth.
+    """
+    return [queue if step == 0 else f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS]
 
 
 def storage_keys(job_id: str) -> dict[str, str]:
@@ -35,10 +63,14 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": settings.redis_url,
         # Unacknowledged jobs come back after this; it must outlast the hard time limit.
-        "broker_transport_options": {"visibility_timeout": settings.broker_visibility_timeout},
+        "broker_transport_options": {
+            "visibility_timeout": settings.broker_visibility_timeout,
+            "queue_order_strategy": "priority",
+            "priority_steps": PRIORITY_STEPS,
+        },
         "broker_connection_retry_on_startup": True,
         "task_default_queue": PROCESS_QUEUE,
-        "task_routes": {PROCESS_TASK: {"queue": PROCESS_QUEUE}},
+        "task_routes": {name: {"queue": PROCESS_QUEUE} for name in (PROCESS_TASK, *BATCH_TASKS)},
         # Results live in the job store, not in Celery's result backend.
         "task_ignore_result": True,
     }

@@ -55,7 +55,7 @@ app.conf.update(
     task_soft_time_limit=settings.task_soft_time_limit,
     task_time_limit=settings.task_time_limit,
     worker_send_task_events=False,
-    imports=["worker.tasks"],
+    imports=["worker.tasks", "worker.batchtasks"],
 )
 
 _stop = threading.Event()

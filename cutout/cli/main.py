@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from cutout.cli.batch import batch
+from cutout.cli.client import catalog, submit
 from cutout.cli.evaluate import evaluate_command
 from cutout.cli.keys import keys
 from cutout.cli.remove import remove
@@ -36,3 +37,5 @@ cli.add_command(remove)
 cli.add_command(batch)
 cli.add_command(evaluate_command)
 cli.add_command(keys)
+cli.add_command(submit)
+cli.add_command(catalog)
