@@ -37,6 +37,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "method": job.method,
         "outputs": outputs,
         "metrics": job.metrics,
+        "quality": (job.metrics or {}).get("quality"),
         "timings_ms": job.timings_ms,
         "worker": job.worker,
         "warnings": job.warnings,

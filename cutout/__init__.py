@@ -23,6 +23,7 @@ from PIL import Image
 from cutout.files import atomic_output
 from shared.imageinfo import ImageInfo
 from shared.metrics.proxy import ProxyMetrics
+from shared.metrics.review import Quality
 from shared.options import ProcessOptions
 from shared.settings import Settings, get_settings
 from worker.pipeline.run import Outcome, Source, make_picture, process
@@ -44,6 +45,7 @@ class Cutout:
     method: str
     info: ImageInfo
     timings_ms: dict[str, float]
+    quality: Quality | None = None  # the review score, flag and reasons
 
 
 def _source(value: Input) -> Source:
@@ -92,5 +94,11 @@ def cut_out(input: Input, *, settings: Settings | None = None, **options: Any) -
         background=background,
     )
     return Cutout(
-        picture, outcome.mask, outcome.proxy, outcome.method, outcome.info, outcome.timings_ms
+        picture,
+        outcome.mask,
+        outcome.proxy,
+        outcome.method,
+        outcome.info,
+        outcome.timings_ms,
+        outcome.quality,
     )

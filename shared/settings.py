@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     ready_heartbeat_max_age: float = Field(
         60.0, gt=0, description="/ready fails when no worker reported for this long."
     )
+    review_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Review score from which a result is flagged needs_review; unset = the "
+        "shipped operating point (docs/quality.md).",
+    )
     eval_dir: Path = Field(
         REPO_ROOT.parent / "shared" / "eval",
         description="Evaluation data (benchmark images, masks, rembg fixtures).",

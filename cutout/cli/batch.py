@@ -47,6 +47,7 @@ REPORT_FIELDS = [
     "width",
     "height",
     "megapixels",
+    "quality_score",
     "foreground_fraction",
     "mean_confidence",
     "uncertain_fraction",
@@ -105,11 +106,20 @@ def process_one(source: Path, target: Path, options: ProcessOptions, background:
         width=outcome.info.width,
         height=outcome.info.height,
         megapixels=outcome.info.megapixels,
+        quality_score=outcome.quality.to_dict()["score"] if outcome.quality else None,
         **{key: metrics.get(key) for key in REPORT_FIELDS if key in metrics},
         decode_ms=outcome.timings_ms.get("decode"),
         inference_ms=outcome.timings_ms.get("inference"),
         total_ms=round(sum(outcome.timings_ms.values()), 1),
     )
+
+
+def report_order(row: dict[str, Any]) -> tuple:
+    """Failures first, then results by review score (most likely to need a look first),
+    then skipped files; by input within each."""
+    rank = {"failed": 0, "succeeded": 1}.get(row["status"], 2)
+    score = row.get("quality_score")
+    return rank, -(score if score is not None else 0.0), row["input"]
 
 
 def _init_worker(threads: int) -> None:
@@ -185,7 +195,7 @@ def batch(
     with report_path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, REPORT_FIELDS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(sorted(rows, key=lambda row: row["input"]))
+        writer.writerows(sorted(rows, key=report_order))
     failed = sum(row["status"] == "failed" for row in rows)
     click.echo(
         f"{len(todo) - failed} done, {failed} failed, {len(skipped)} skipped; report: {report_path}"

@@ -67,7 +67,7 @@ def compute_proxy_metrics(alpha: np.ndarray) -> ProxyMetrics:
         raise ValueError("alpha must be a non-empty 2-D uint8 array")
     bbox = _bbox(alpha)
     touches = _touched_sides(bbox, alpha.shape)
-    small = _work_copy(alpha)
+    small = work_copy(alpha)
     fg_fraction, confidence, uncertain = _level_stats(small)
     components = _count_components(small)
     reasons = _review_reasons(fg_fraction, confidence, uncertain, components, touches)
@@ -103,7 +103,8 @@ def _touched_sides(bbox: tuple[int, int, int, int] | None, shape: tuple[int, ...
     return tuple(side for side, hit in touched.items() if hit)
 
 
-def _work_copy(alpha: np.ndarray) -> np.ndarray:
+def work_copy(alpha: np.ndarray) -> np.ndarray:
+    """Every n-th pixel of `alpha`, so that its long side is at most WORK_MAX_SIDE."""
     # Every step-th pixel (a view, no copy): sampling keeps the alpha values as they are, so
     # a hard mask stays hard and noise stays noise; an area-averaging resize would invent
     # intermediate values and change what the confidence figures mean.
