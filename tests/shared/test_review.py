@@ -50,8 +50,9 @@ def _toy_model(threshold: float = 0.5) -> ReviewModel:
     weights = np.array([4.0 if name == "side_mae" else 0.0 for name in names])
     return ReviewModel(
         features=names,
-        mean=np.array([0.1 if name == "side_mae" else 0.0 for name in names]),
-        scale=np.full(len(names), 0.05),
+        # side_mae enters as log(side_mae + 0.001): centred on a mean gap of 0.01.
+        mean=np.array([np.log(0.011) if name == "side_mae" else 0.0 for name in names]),
+        scale=np.ones(len(names)),
         weights=weights,
         intercept=0.0,
         threshold=threshold,

@@ -40,6 +40,7 @@ LOW_STRIP = 16  # low-resolution rows built at once (25 MP: 112 full rows, ~20 M
 # most STRIP_PIXELS, which bounds the float32 temporaries (~40 B a pixel) at any width.
 MAX_STRIP_ROWS = 64
 STRIP_PIXELS = 131_072
+RUN_GAP = 8 * REACH  # columns without soft alpha that split a strip's work in two
 _EPS = np.float32(1e-5)  # keeps the blurred-weight divisions finite where a weight is 0
 
 Box = tuple[int, int, int, int]
@@ -65,17 +66,34 @@ def estimate_foreground(rgb: Image.Image, alpha: Image.Image, *, rows: int = 0) 
         return rgb
     factor = low_factor(rgb.size)
     means = large_pass_means(rgb, alpha, factor)
-    pending: tuple[Image.Image, tuple[int, int]] | None = None
+    pending: list[tuple[Image.Image, tuple[int, int]]] = []
     for top in range(0, rgb.height, rows):
-        # Each strip reads up to REACH rows of the previous one, so that strip's result is
+        # Each strip reads up to REACH rows of the previous one, so that strip's results are
         # written only after this one is computed: every strip sees the original colours.
-        done = _clean_strip(rgb, alpha, (top, min(top + rows, rgb.height)), means, factor)
-        if pending is not None:
-            rgb.paste(*pending)
+        bottom = min(top + rows, rgb.height)
+        done = [
+            _clean_run(rgb, alpha, (left, top, right, bottom), means, factor)
+            for left, right in _runs(_rows(alpha, top, bottom))
+        ]
+        for patch, corner in pending:
+            rgb.paste(patch, corner)
         pending = done
-    if pending is not None:
-        rgb.paste(*pending)
+    for patch, corner in pending:
+        rgb.paste(patch, corner)
     return rgb
+
+
+def _runs(strip_alpha: np.ndarray) -> list[tuple[int, int]]:
+    """The column ranges of a strip to clean: where its columns hold soft alpha, split at
+    gaps wider than RUN_GAP (a subject's two outlines, not the opaque inside between them).
+    """
+    columns = np.flatnonzero(_to_clean(strip_alpha).any(axis=0))
+    if columns.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(columns) > RUN_GAP)
+    starts = np.concatenate([[columns[0]], columns[breaks + 1]])
+    ends = np.concatenate([columns[breaks], [columns[-1]]]) + 1
+    return [(int(start), int(end)) for start, end in zip(starts, ends, strict=True)]
 
 
 def _to_clean(alpha: np.ndarray) -> np.ndarray:
@@ -139,21 +157,16 @@ def _upsampled(field: np.ndarray, factor: int, box: Box) -> np.ndarray:
     return enlarged[dy : dy + y1 - y0, dx : dx + x1 - x0]
 
 
-def _clean_strip(
+def _clean_run(
     rgb: Image.Image,
     alpha: Image.Image,
-    span: tuple[int, int],
+    core: Box,
     means: tuple[np.ndarray, np.ndarray],
     factor: int,
-) -> tuple[Image.Image, tuple[int, int]] | None:
-    """The rows `span` from the first to the last column to clean, those pixels replaced by
-    the blur-fusion estimate, with where to paste them; None when there are none.
-    """
-    top, bottom = span
-    columns = np.flatnonzero(_to_clean(_rows(alpha, top, bottom)).any(axis=0))
-    if columns.size == 0:
-        return None
-    left, right = int(columns[0]), int(columns[-1]) + 1
+) -> tuple[Image.Image, tuple[int, int]]:
+    """The pixels of `core` with their soft ones set to the blur-fusion estimate, and the
+    corner to paste them at."""
+    left, top, right, bottom = core
     width, height = alpha.size
     padded = (
         max(0, left - REACH),
@@ -161,7 +174,7 @@ def _clean_strip(
         min(width, right + REACH),
         min(height, bottom + REACH),
     )
-    x0, y0, x1, y1 = padded
+    x0, y0 = padded[:2]
     tile_alpha = np.asarray(alpha.crop(padded))
     observed = np.asarray(rgb.crop(padded))
     large = (_upsampled(means[0], factor, padded), _upsampled(means[1], factor, padded))
