@@ -148,14 +148,17 @@ def _benchmark_figures(
         kept = [v for v in values if v is not None]
         return round(float(np.mean(kept)), 4) if kept else None
 
+    aurocs = [auroc(s[rows], yb) for s, _ in runs]
+    recalls = [recall_at_rate(s[rows], yb, rate) for s, _ in runs]
+    caught = [float(f[rows][yb == 1].mean()) if yb.sum() else None for _, f in runs]
     return {
         "images": int(rows.sum()),
         "failures": int(yb.sum()),
-        "auroc": mean([auroc(s[rows], yb) for s, _ in runs]),
-        "auroc_range": _range([auroc(s[rows], yb) for s, _ in runs]),
-        f"recall_at_{int(rate * 100)}pct": mean([recall_at_rate(s[rows], yb, rate) for s, _ in runs]),
+        "auroc": mean(aurocs),
+        "auroc_range": _range(aurocs),
+        f"recall_at_{int(rate * 100)}pct": mean(recalls),
         "threshold_flag_rate": mean([float(f[rows].mean()) for _, f in runs]),
-        "threshold_recall": mean([float(f[rows][yb == 1].mean()) if yb.sum() else None for _, f in runs]),
+        "threshold_recall": mean(caught),
         "old_rule": {
             "flag_rate": round(float(old.mean()), 4),
             "recall": round(float(old[yb == 1].mean()), 4) if yb.sum() else None,

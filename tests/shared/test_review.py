@@ -26,9 +26,7 @@ def test_stage_maps_that_agree_read_as_certain() -> None:
     signals = model_signals(maps)
     assert signals["side_mae"] == 0 and signals["side_split"] == 0
     assert signals["side_iou_min"] == signals["side_iou_mean"] == 1
-    assert signals["raw_max"] == 1 and signals["raw_fg_fraction"] == pytest.approx(
-        disc().mean()
-    )
+    assert signals["raw_max"] == 1 and signals["raw_fg_fraction"] == pytest.approx(disc().mean())
 
 
 def test_stage_maps_that_disagree_read_as_uncertain() -> None:
