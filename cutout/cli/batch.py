@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -114,7 +114,7 @@ def process_one(source: Path, target: Path, options: ProcessOptions, background:
     )
 
 
-def report_order(row: dict[str, Any]) -> tuple:
+def report_order(row: Mapping[str, Any]) -> tuple[int, float, str]:
     """Failures first, then results by review score (most likely to need a look first),
     then skipped files; by input within each."""
     rank = {"failed": 0, "succeeded": 1}.get(row["status"], 2)

@@ -113,7 +113,9 @@ def _side_disagreement(sides: np.ndarray, raw: np.ndarray, fused: np.ndarray) ->
 
 def _shape(fused: np.ndarray) -> dict[str, float]:
     """The fused subject's largest part (share of the subject) and its centre's offset."""
-    count, _, stats, centroids = cv2.connectedComponentsWithStats(fused.astype(np.uint8), 8)
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(
+        fused.astype(np.uint8), connectivity=8
+    )
     if count < 2:
         return {"largest_share": 0.0, "centre_offset": 1.0}
     areas = stats[1:, cv2.CC_STAT_AREA]

@@ -26,5 +26,5 @@ def review(
         signals, forced = alpha_signals(work_copy(pixels)), ("fallback_mask",)
     features = review_features(signals, proxy, alpha.size)
     quality = assess(features, threshold=threshold, forced=forced)
-    verdict = {"needs_review": quality.needs_review, "review_reasons": quality.reasons}
-    return replace(proxy, **verdict), quality
+    verdict = replace(proxy, needs_review=quality.needs_review, review_reasons=quality.reasons)
+    return verdict, quality
