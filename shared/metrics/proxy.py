@@ -2,8 +2,10 @@
 
 Everything except the bounding box is computed on a copy whose long side is at most
 WORK_MAX_SIDE (every n-th pixel), so the cost stays flat up to 25 MP inputs. The review
-thresholds are generic heuristics chosen by reasoning about what a plausible cutout looks
-like; none was tuned on a data set.
+thresholds here are generic heuristics chosen by reasoning about what a plausible cutout
+looks like; none was tuned on a data set. On the dev split they flagged failures no better
+than chance, so the pipeline replaces their `needs_review` and `review_reasons` with the
+fitted review score's verdict (shared/metrics/review.py, docs/quality.md).
 """
 
 from __future__ import annotations
