@@ -32,6 +32,7 @@ from PIL import Image
 from cutout.files import atomic_output, check_input, check_model, check_output, format_for
 from shared.imageinfo import ImageInfo
 from shared.metrics.proxy import ProxyMetrics
+from shared.metrics.review import Quality
 from shared.options import ProcessOptions
 from shared.settings import Settings, get_settings
 from worker.pipeline.run import Outcome, Source, make_picture, process
@@ -54,6 +55,7 @@ class Cutout:
     timings_ms: dict[str, float]
     # The subject's box in `image` (left, top, width, height); None when none was found.
     foreground: dict[str, int] | None = None
+    quality: Quality | None = None  # the review score, flag and reasons
 
 
 def _source(value: Input) -> Source:
@@ -124,4 +126,5 @@ def cut_out(input: Input, *, settings: Settings | None = None, **options: Any) -
         outcome.info,
         outcome.timings_ms,
         outcome.foreground,
+        outcome.quality,
     )

@@ -44,6 +44,7 @@ def job_view(job: Job, *, base_url: str) -> dict[str, Any]:
         "method": job.method,
         "outputs": outputs,
         "metrics": job.metrics,
+        "quality": (job.metrics or {}).get("quality"),
         "timings_ms": job.timings_ms,
         "worker": job.worker,
         "warnings": job.warnings,

@@ -30,7 +30,7 @@ SHADOW_FIELDS = ("shadow_opacity", "shadow_blur", "shadow_offset")
 # What each preset means when the options do not say otherwise (see README, Quality).
 PRESETS: dict[str, dict[str, Any]] = {
     "fast": {"model": "u2netp-int8", "refine_edges": False, "clean_colors": False},
-    "balanced": {"model": "u2netp", "refine_edges": False, "clean_colors": False},
+    "balanced": {"model": "u2netp", "refine_edges": False, "clean_colors": True},
     "best": {"model": "u2netp", "refine_edges": True, "clean_colors": True},
 }
 

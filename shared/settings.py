@@ -257,6 +257,13 @@ class Settings(BaseSettings):
     batch_progress_min_seconds: float = Field(
         5.0, ge=0, description="Shortest batch.progress interval a batch may ask for."
     )
+    review_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Review score from which a result is flagged needs_review; unset = the "
+        "shipped operating point (docs/quality.md).",
+    )
     eval_dir: Path = Field(
         REPO_ROOT.parent / "shared" / "eval",
         description="Evaluation data (benchmark images, masks, rembg fixtures).",

@@ -171,6 +171,8 @@ def run_job(
         del source
         outputs = _store_outputs(storage, job_id, picture, outcome, options, settings, timer)
         metrics: dict[str, Any] = {"proxy": outcome.proxy.to_dict()}
+        if outcome.quality is not None:
+            metrics["quality"] = outcome.quality.to_dict()
         if "truth" in job.files:
             metrics["ground_truth"] = _ground_truth_scores(storage, job, outcome.mask, settings)
     except StorageUnavailable:

@@ -34,16 +34,28 @@ HEADROOM_FRACTION = 0.10
 # them) for a 1024 px and a 25 MP JPEG with full-resolution PNG output, per engine and preset:
 # `python -m bench.memory` (bench/results/memory.json). Between and beyond the two sizes the
 # peak is taken as linear in megapixels. onnxruntime hands its arena back before the
-# full-resolution stages of large images, hence its flat line.
+# full-resolution stages of large images, hence its flat line. `balanced` (clean colours on,
+# the review score) was measured again with bench/results/memory_engine_room.json's commands.
 MEASURED_PEAK_MB: dict[tuple[str, str], tuple[float, float]] = {
     ("openvino", "fast"): (222, 406),
-    ("openvino", "balanced"): (250, 435),
+    ("openvino", "balanced"): (262, 438),
     ("openvino", "best"): (289, 445),
     ("onnxruntime", "fast"): (240, 305),
-    ("onnxruntime", "balanced"): (384, 380),
+    ("onnxruntime", "balanced"): (401, 379),
     ("onnxruntime", "best"): (421, 378),
 }
 MEASURED_MEGAPIXELS = (1024 * 768 / 1e6, 6124 * 4082 / 1e6)
+# CUTOUT_ENGINE=auto under a memory limit: OpenVINO keeps its activations for the process's
+# life while onnxruntime hands its arena back before a large image's full-resolution stages,
+# so at the largest inputs OpenVINO peaks higher. For models on which it is barely faster
+# (fp32 u2netp: 0.77-0.90x onnxruntime's inference time, bench/engines.py; the same
+# end-to-end time at 25 MP, where decoding and encoding dominate), a worker whose largest
+# input would leave less than ROOM_FRACTION of its limit free on OpenVINO runs onnxruntime
+# when that leaves the room. int8 (OpenVINO 2x faster) keeps the measured choice.
+# Measured at 25 MP, balanced: OpenVINO 438 MB against onnxruntime 379 MB (pipeline 12.9
+# against 13.4 s on a loaded 2-core machine); on a Zen 5 server 485 against 391 MB.
+ROOM_FRACTION = 0.15
+SIMILAR_SPEED_MODELS = frozenset({"u2netp"})
 PRESETS_BY_COST = ["best", "balanced", "fast"]
 
 
@@ -106,6 +118,7 @@ class WorkerBudget:
     max_megapixels: float
     preset: str
     reason: str
+    engine_for_room: bool = False  # auto's measured choice was set aside to keep room
 
     def describe(self) -> str:
         memory = (
@@ -206,11 +219,39 @@ def derive_budget(
 def read_budget(settings: Settings) -> WorkerBudget:
     """The budget for this process's real limits and the engine its default model runs on."""
     engine = choose_engine(PRESETS[settings.preset]["model"], settings)
-    return derive_budget(settings, cgroup_memory_limit(), cgroup_cpu_quota(), usable_cpus(), engine)
+    limits = (cgroup_memory_limit(), cgroup_cpu_quota(), usable_cpus())
+    return with_room(settings, derive_budget(settings, *limits, engine), limits)
+
+
+def with_room(
+    settings: Settings, budget: WorkerBudget, limits: tuple[int | None, float | None, int]
+) -> WorkerBudget:
+    """The budget on onnxruntime instead of OpenVINO when `auto` chose OpenVINO for a model
+    it barely speeds up and, at the largest accepted input, only onnxruntime leaves
+    ROOM_FRACTION of the memory limit free (see SIMILAR_SPEED_MODELS)."""
+    memory_limit = limits[0]
+    if memory_limit is None and settings.memory_constrained:
+        memory_limit = ASSUMED_CONSTRAINED_BYTES
+    similar = PRESETS[budget.preset]["model"] in SIMILAR_SPEED_MODELS
+    if settings.engine != "auto" or budget.engine != "openvino" or not similar:
+        return budget
+    if not budget.constrained or memory_limit is None:
+        return budget
+    room_mb = (memory_limit >> 20) * (1 - ROOM_FRACTION)
+    if peak_mb("openvino", budget.preset, budget.max_megapixels) <= room_mb:
+        return budget
+    other = derive_budget(settings, *limits, "onnxruntime")
+    fits = peak_mb("onnxruntime", other.preset, other.max_megapixels) <= room_mb
+    if not fits or other.max_megapixels < budget.max_megapixels or other.preset != budget.preset:
+        return budget
+    note = f"; onnxruntime, as OpenVINO would leave under {ROOM_FRACTION:.0%} of it free"
+    return replace(other, reason=other.reason + note, engine_for_room=True)
 
 
 def budgeted(settings: Settings, budget: WorkerBudget) -> Settings:
-    """The settings with the budget's input limit and default preset applied."""
-    return settings.model_copy(
-        update={"max_megapixels": budget.max_megapixels, "preset": budget.preset}
-    )
+    """The settings with the budget's input limit, default preset and (when it set `auto`'s
+    choice aside for memory) engine applied."""
+    update: dict[str, object] = {"max_megapixels": budget.max_megapixels, "preset": budget.preset}
+    if budget.engine_for_room:
+        update["engine"] = budget.engine
+    return settings.model_copy(update=update)

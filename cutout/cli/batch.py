@@ -90,6 +90,7 @@ def process_one(
         width=outcome.info.width,
         height=outcome.info.height,
         megapixels=outcome.info.megapixels,
+        quality_score=outcome.quality.to_dict()["score"] if outcome.quality else None,
         **{key: metrics.get(key) for key in REPORT_FIELDS if key in metrics},
         decode_ms=outcome.timings_ms.get("decode"),
         inference_ms=outcome.timings_ms.get("inference"),

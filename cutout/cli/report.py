@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ REPORT_FIELDS = [
     "width",
     "height",
     "megapixels",
+    "quality_score",
     "foreground_fraction",
     "mean_confidence",
     "uncertain_fraction",
@@ -61,13 +63,21 @@ def _keeps_earlier(new: dict[str, Any], earlier: dict[str, Any] | None) -> bool:
     return new["status"] in ("skipped", "failed") and output_exists
 
 
+def report_order(row: Mapping[str, Any]) -> tuple[int, float, str]:
+    """Failures first, then results by review score (most likely to need a look first),
+    then skipped files; by input within each."""
+    rank = {"failed": 0, "succeeded": 1}.get(row["status"], 2)
+    score = row.get("quality_score")
+    return rank, -(float(score) if score not in (None, "") else 0.0), row["input"]
+
+
 def merge_rows(earlier: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict]:
-    """Earlier rows updated with this run's, sorted by input."""
+    """Earlier rows updated with this run's, in report order."""
     merged = dict(earlier)
     for row in rows:
         if not _keeps_earlier(row, earlier.get(row["input"])):
             merged[row["input"]] = row
-    return [merged[key] for key in sorted(merged)]
+    return sorted(merged.values(), key=report_order)
 
 
 def write_report(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -2,8 +2,10 @@
 
 Everything except the bounding box is computed on a copy whose long side is at most
 WORK_MAX_SIDE (every n-th pixel), so the cost stays flat up to 25 MP inputs. The review
-thresholds are generic heuristics chosen by reasoning about what a plausible cutout looks
-like; none was tuned on a data set.
+thresholds here are generic heuristics chosen by reasoning about what a plausible cutout
+looks like; none was tuned on a data set. On the dev split they flagged failures no better
+than chance, so the pipeline replaces their `needs_review` and `review_reasons` with the
+fitted review score's verdict (shared/metrics/review.py, docs/quality.md).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def compute_proxy_metrics(alpha: np.ndarray) -> ProxyMetrics:
         raise ValueError("alpha must be a non-empty 2-D uint8 array")
     bbox = _bbox(alpha)
     touches = _touched_sides(bbox, alpha.shape)
-    small = _work_copy(alpha)
+    small = work_copy(alpha)
     fg_fraction, confidence, uncertain = _level_stats(small)
     components = _count_components(small)
     reasons = _review_reasons(fg_fraction, confidence, uncertain, components, touches)
@@ -103,7 +105,8 @@ def _touched_sides(bbox: tuple[int, int, int, int] | None, shape: tuple[int, ...
     return tuple(side for side, hit in touched.items() if hit)
 
 
-def _work_copy(alpha: np.ndarray) -> np.ndarray:
+def work_copy(alpha: np.ndarray) -> np.ndarray:
+    """Every n-th pixel of `alpha`, so that its long side is at most WORK_MAX_SIDE."""
     # Every step-th pixel (a view, no copy): sampling keeps the alpha values as they are, so
     # a hard mask stays hard and noise stays noise; an area-averaging resize would invent
     # intermediate values and change what the confidence figures mean.

@@ -42,6 +42,8 @@ def test_poll_then_download_after_the_worker_ran(api: Api) -> None:
     assert job["outputs"]["result"]["media_type"] == "image/jpeg"
     assert {"decode", "inference", "encode"} <= set(job["timings_ms"])
     assert job["worker"]["peak_rss_mb"] > 0 and job["metrics"]["proxy"]["components"] >= 0
+    assert 0 <= job["quality"]["score"] <= 1 and job["quality"] == job["metrics"]["quality"]
+    assert job["quality"]["needs_review"] == job["metrics"]["proxy"]["needs_review"]
     result = api.client.get(job["links"]["result"])
     assert result.status_code == 200 and result.mimetype == "image/jpeg"
     assert result.data[:2] == b"\xff\xd8"

@@ -102,6 +102,10 @@ def test_batch_goes_past_a_bad_file_and_reports(tmp_path: Path) -> None:
         "False",
     )
     assert "3 done, 1 failed, 0 skipped" in result.output
+    ordered = list(csv.DictReader((out / "report.csv").open()))
+    scores = [float(row["quality_score"]) for row in ordered[1:]]
+    assert ordered[0]["status"] == "failed" and ordered[0]["quality_score"] == ""
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
 
 
 def test_batch_skip_existing_and_workers(tmp_path: Path) -> None:

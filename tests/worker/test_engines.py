@@ -225,3 +225,12 @@ def test_real_openvino_int8_masks_stay_near_fp32(reference_masks: list[np.ndarra
     ]
     assert np.mean(differences) < 2.0, differences
     assert max(differences) < 5.0, differences
+
+
+@needs_openvino
+def test_openvino_returns_the_same_maps_as_onnxruntime(tiny_model: Path) -> None:
+    tensor = np.random.default_rng(1).normal(size=(1, 3, 320, 320)).astype(np.float32)
+    on_openvino = OpenVinoModel(TINY, tiny_model, threads=1).predict_all(tensor)
+    on_onnxruntime = OnnxModel(TINY, tiny_model, threads=1).predict_all(tensor)
+    assert on_openvino.shape == on_onnxruntime.shape == (2, 320, 320)
+    np.testing.assert_allclose(on_openvino, on_onnxruntime, atol=1e-6)

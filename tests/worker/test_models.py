@@ -124,3 +124,12 @@ def test_usable_cpus_is_capped_by_the_quota(tmp_path: Path) -> None:
     (tmp_path / "cpu.max").write_text("100000 100000\n")
     assert usable_cpus(tmp_path) == 1
     assert usable_cpus(tmp_path / "absent") >= 1
+
+
+def test_predict_all_returns_every_map_the_saliency_first(tiny_model: Path) -> None:
+    model = OnnxModel(ModelSpec("tiny", "tiny.onnx", output_index=1), tiny_model, threads=1)
+    maps = model.predict_all(np.full((1, 3, 320, 320), 2.0, np.float32))
+    assert maps.shape == (2, 320, 320) and maps.dtype == np.float32
+    # output_index=1 puts d1 (the negation) first, then the rest in the file's order.
+    np.testing.assert_allclose(maps[0], -1 / (1 + np.exp(-2.0)), rtol=1e-6)
+    np.testing.assert_allclose(maps[1], -maps[0])

@@ -110,6 +110,22 @@ def test_model_failure_falls_back_to_grabcut_and_says_so(tiny_settings: Settings
     assert outcome.method == "opencv-grabcut"
     assert outcome.warnings and "inference_failed" in outcome.warnings[0]
     assert np.asarray(picture)[90, 120] == 255
+    assert outcome.quality is not None and outcome.quality.needs_review
+    assert outcome.quality.reasons[0] == "fallback_mask" and outcome.proxy.needs_review
+
+
+def test_every_result_carries_a_review_score_the_reports_agree_with(
+    tiny_settings: Settings,
+) -> None:
+    outcome, _ = _run(encoded(subject_photo(), "PNG"), tiny_settings, DiscModel(), mode="mask")
+    quality = outcome.to_dict()["quality"]
+    assert 0 <= quality["score"] <= 1
+    assert quality["needs_review"] == outcome.proxy.needs_review
+    assert quality["reasons"] == list(outcome.proxy.review_reasons)
+    flag_all = tiny_settings.model_copy(update={"review_threshold": 0.0})
+    flagged, _ = _run(encoded(subject_photo(), "PNG"), flag_all, DiscModel(), mode="mask")
+    assert flagged.quality is not None and flagged.quality.needs_review
+    assert flagged.quality.score == outcome.quality.score and flagged.quality.reasons
 
 
 def test_missing_model_falls_back(tmp_path: Path) -> None:

@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from shared.settings import Settings
-from worker.resources import budgeted, cgroup_memory_limit, derive_budget, peak_mb
+from worker.resources import (
+    ROOM_FRACTION,
+    WorkerBudget,
+    budgeted,
+    cgroup_memory_limit,
+    derive_budget,
+    peak_mb,
+    with_room,
+)
 
 MB = 1024 * 1024
 
@@ -124,3 +132,35 @@ def test_explicit_preset_from_the_environment_wins(monkeypatch: pytest.MonkeyPat
 def test_describe_names_the_limits() -> None:
     text = _budget(512).describe()
     assert "memory limit 512 MB" in text and "25 MP" in text and "balanced" in text
+
+
+def _auto_budget(limit_mb: int | None, **settings: object) -> WorkerBudget:
+    """The budget `read_budget` makes for an x86 worker where auto picked OpenVINO."""
+    chosen = Settings(**settings)  # type: ignore[arg-type]
+    limits = (None if limit_mb is None else limit_mb * MB, None, 2)
+    return with_room(chosen, derive_budget(chosen, *limits, "openvino"), limits)
+
+
+def test_auto_leaves_openvino_when_it_would_leave_a_512_mb_worker_no_room() -> None:
+    budget = _auto_budget(512)
+    assert budget.engine == "onnxruntime" and budget.engine_for_room
+    assert budget.preset == "balanced" and budget.max_megapixels == 25.0
+    room = 512 * (1 - ROOM_FRACTION)
+    assert peak_mb("openvino", "balanced", 25.0) > room >= peak_mb("onnxruntime", "balanced", 25)
+    assert budgeted(Settings(), budget).engine == "onnxruntime"
+    assert "onnxruntime, as OpenVINO would leave" in budget.describe()
+
+
+@pytest.mark.parametrize(
+    ("limit_mb", "settings"),
+    [
+        (1024, {}),  # room enough on OpenVINO
+        (None, {}),  # no limit: speed alone decides
+        (512, {"engine": "openvino"}),  # asked for by name
+        (512, {"preset": "fast"}),  # int8: OpenVINO is twice as fast
+    ],
+)
+def test_auto_keeps_openvino_otherwise(limit_mb: int | None, settings: dict) -> None:
+    budget = _auto_budget(limit_mb, **settings)
+    assert budget.engine == "openvino" and not budget.engine_for_room
+    assert "engine" not in budgeted(Settings(**settings), budget).model_fields_set - set(settings)

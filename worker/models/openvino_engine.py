@@ -20,6 +20,7 @@ import numpy as np
 from shared.errors import InferenceFailed, ModelUnavailable
 from worker.models.failures import NOT_MODEL_FAILURES, model_failure
 from worker.models.modelfile import FETCH_HINT, check_file, file_digest
+from worker.models.maps import checked_maps
 from worker.models.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -117,18 +118,23 @@ class OpenVinoModel:
         (150-215 MB for u2netp here) for its whole life, and dropping the request returns
         none of it. The input size is fixed, so that memory does not grow with images either.
         """
+        return self.predict_all(tensor, shrink_arena=shrink_arena)[0]
+
+    def predict_all(self, tensor: np.ndarray, *, shrink_arena: bool = False) -> np.ndarray:
+        """Every output map of one run, (outputs, H, W) float32, the saliency map first."""
         try:
             with self._lock:
                 outputs = self._request.infer({0: tensor}, share_outputs=True)
-                # The shared output is the request's buffer: copy it before the next run.
-                saliency = np.array(outputs[self.spec.output_index][0, 0], np.float32)
+                # The shared outputs are the request's buffers: stacking copies them before
+                # the next run.
+                maps = checked_maps(list(outputs.values()), self.spec.output_index, self.name)
+        except InferenceFailed:
+            raise
         except NOT_MODEL_FAILURES:
             raise
         except Exception as exc:  # OpenVINO raises untyped runtime errors
             raise model_failure(self.name, _message(exc)) from exc
-        if not np.isfinite(saliency).all():
-            raise InferenceFailed(f"{self.name} returned non-finite values for this image")
-        return saliency
+        return maps
 
     def _input_size(self, default: tuple[int, int]) -> tuple[int, int]:
         shape = self._compiled.inputs[0].get_partial_shape()

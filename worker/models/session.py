@@ -15,6 +15,7 @@ from shared.settings import Settings
 from worker.models.cpu import thread_count
 from worker.models.failures import NOT_MODEL_FAILURES, model_failure
 from worker.models.engine_choice import Engine, choose_engine, cuda_wanted
+from worker.models.maps import checked_maps
 from worker.models.modelfile import FETCH_HINT, check_file
 from worker.models.openvino_engine import OpenVinoModel
 from worker.models.spec import ModelSpec, resolve_spec
@@ -77,6 +78,14 @@ class OnnxModel:
         `shrink_arena` hands the activations' memory back after the run (1.5x slower), for
         large images whose full-resolution buffers must fit beside the session.
         """
+        return self.predict_all(tensor, shrink_arena=shrink_arena)[0]
+
+    def predict_all(self, tensor: np.ndarray, *, shrink_arena: bool = False) -> np.ndarray:
+        """Every output map of one run, (outputs, H, W) float32, the saliency map first.
+
+        u2net-family files return the fused map and one map per decoder stage; the stages'
+        disagreement is what the review score reads as uncertainty, at no extra inference.
+        """
         run_options = ort.RunOptions()
         if shrink_arena:
             run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
@@ -86,10 +95,8 @@ class OnnxModel:
             raise
         except Exception as exc:  # onnxruntime raises untyped runtime errors
             raise model_failure(self.name, str(exc)) from exc
-        saliency = np.asarray(outputs[self.spec.output_index])[0, 0]
-        if not np.isfinite(saliency).all():
-            raise InferenceFailed(f"{self.name} returned non-finite values for this image")
-        return saliency
+        return checked_maps(outputs, self.spec.output_index, self.name)
+
 
 
 def _static_size(shape: list, default: tuple[int, int]) -> tuple[int, int]:

@@ -17,7 +17,8 @@ from PIL import Image
 
 from shared.errors import InferenceFailed, ModelUnavailable
 from shared.imageinfo import ImageInfo, probe
-from shared.metrics.proxy import ProxyMetrics, compute_proxy_metrics
+from shared.metrics.proxy import ProxyMetrics
+from shared.metrics.review import Quality
 from shared.options import ProcessOptions
 from shared.settings import Settings
 from worker.fallback import METHOD as FALLBACK_METHOD
@@ -28,6 +29,7 @@ from worker.pipeline.compose import combine_alpha, compose
 from worker.pipeline.decode import DecodedImage, decode
 from worker.pipeline.encode import MEDIA_TYPES, encode
 from worker.pipeline.refine import refine_alpha
+from worker.pipeline.review import review
 from worker.pipeline.segment import Model, ModelLoader, full_size_mask, model_tensor, probability
 from worker.pipeline.timing import StageTimer
 
@@ -51,6 +53,7 @@ class Masked:
     method: str
     warnings: list[str]
     engine: str | None = None  # None when the fallback made the mask
+    signals: dict[str, float] | None = None  # the model maps' review signals
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Outcome:
     # The subject's box in the output picture (remove.bg's X-Foreground-* headers); None
     # when no subject was found.
     foreground: dict[str, int] | None = None
+    quality: Quality | None = None
 
     @property
     def media_type(self) -> str:
@@ -86,6 +90,7 @@ class Outcome:
                 "foreground": self.foreground,
             },
             "metrics": self.proxy.to_dict(),
+            "quality": self.quality.to_dict() if self.quality else None,
             "timings_ms": self.timings_ms,
             "warnings": self.warnings,
         }
@@ -109,8 +114,9 @@ def _model_probability(
     exact_rembg: bool,
     settings: Settings,
     timer: StageTimer,
-) -> tuple[np.ndarray, DecodedImage | None]:
-    """The model's probability map, and the decoded image when it is worth keeping.
+) -> tuple[tuple[np.ndarray, dict[str, float]], DecodedImage | None]:
+    """The model's probability map and review signals, and the decoded image when it is
+    worth keeping.
 
     A large image is decoded twice: first a preview for the model (a JPEG at reduced DCT
     scale; rembg's exact mode needs the full pixels), dropped before inference, then in full
@@ -145,7 +151,7 @@ def mask_image(
     info = probe(source, max_megapixels=settings.max_megapixels)
     large = info.width * info.height > LARGE_IMAGE_PIXELS
     model_name = options.model or "u2netp"
-    decoded, warnings, engine = None, [], None
+    decoded, warnings, engine, signals = None, [], None, None
     try:
         # rembg runs onnxruntime: its exact masks come from the same engine.
         engine_settings = (
@@ -153,7 +159,7 @@ def mask_image(
         )
         model = (load_model or default_loader(engine_settings))(model_name)
         method, engine = model.name, getattr(model, "engine", None)
-        probability_map, decoded = _model_probability(
+        (probability_map, signals), decoded = _model_probability(
             source, model, large=large, exact_rembg=exact_rembg, settings=settings, timer=timer
         )
     except (ModelUnavailable, InferenceFailed) as exc:
@@ -184,7 +190,7 @@ def mask_image(
                 mask = refine_alpha(decoded.rgb, mask)
     # rembg drops the input's own transparency; everywhere else it stays transparent.
     alpha = mask if exact_rembg else combine_alpha(mask, decoded.alpha)
-    return Masked(decoded, alpha, method, warnings, engine)
+    return Masked(decoded, alpha, method, warnings, engine, signals)
 
 
 def make_picture(
@@ -201,7 +207,7 @@ def make_picture(
     options = resolve(options, settings)
     masked = mask_image(source, options, settings=settings, load_model=load_model, timer=timer)
     with timer.stage("metrics"):
-        proxy = compute_proxy_metrics(np.asarray(masked.alpha))
+        proxy, quality = review(masked.alpha, masked.signals, settings.review_threshold)
     with timer.stage("compose"):
         composed = compose(masked.decoded.rgb, masked.alpha, options, background)
     picture = composed.picture
@@ -216,6 +222,7 @@ def make_picture(
         timings_ms=timer.milliseconds,
         warnings=masked.warnings + composed.warnings,
         foreground=None if composed.foreground is None else composed.foreground.to_dict(),
+        quality=quality,
     )
     return picture, outcome
 

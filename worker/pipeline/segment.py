@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
+from shared.metrics.review import model_signals
 from worker.models.spec import ModelSpec
 from worker.pipeline.cleanup import clean_mask
 from worker.pipeline.mask import normalise, to_full_size, to_full_size_rembg
@@ -39,10 +40,22 @@ def model_tensor(
 
 def probability(
     tensor: np.ndarray, model: Model, *, shrink_arena: bool, timer: StageTimer
-) -> np.ndarray:
-    """The model's saliency map, stretched to [0, 1] as rembg does."""
+) -> tuple[np.ndarray, dict[str, float]]:
+    """The model's saliency map, stretched to [0, 1] as rembg does, and the review signals
+    of all its output maps (the side maps are dropped here, at model size).
+    """
     with timer.stage("inference"):
-        return normalise(model.predict(tensor, shrink_arena=shrink_arena))
+        # Engines with side outputs return them all; a model with `predict` only (a fake,
+        # another engine) gives its one map, and the signals read no disagreement.
+        predict_all = getattr(model, "predict_all", None)
+        if predict_all is not None:
+            maps = predict_all(tensor, shrink_arena=shrink_arena)
+        else:
+            maps = model.predict(tensor, shrink_arena=shrink_arena)[None]
+    with timer.stage("review"):
+        image = tensor[0] if tensor.shape[-2:] == maps.shape[-2:] else None
+        signals = model_signals(maps, image)
+    return normalise(maps[0]), signals
 
 
 def full_size_mask(
