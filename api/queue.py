@@ -19,7 +19,7 @@ PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "i
 class JobQueue(Protocol):
     """Where the API puts job ids for the workers."""
 
-    def send(self, job_id: str) -> None: ...
+    def send(self, job_id: str, queue: str = PROCESS_QUEUE) -> None: ...
 
 
 class CeleryQueue:
@@ -29,12 +29,12 @@ class CeleryQueue:
         self._app = Celery("cutout-api")
         self._app.conf.update(celery_config(settings))
 
-    def send(self, job_id: str) -> None:
+    def send(self, job_id: str, queue: str = PROCESS_QUEUE) -> None:
         try:
             self._app.send_task(
                 PROCESS_TASK,
                 args=[job_id],
-                queue=PROCESS_QUEUE,
+                queue=queue,
                 retry=True,
                 retry_policy=PUBLISH_RETRY,
             )

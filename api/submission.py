@@ -8,6 +8,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from api.services import Services
 from api.uploads import Upload, option_fields, read_image
+from shared import capacity
 from shared.errors import InvalidImage, InvalidOption, QueueUnavailable
 from shared.jobs import Job, new_job_id
 from shared.options import MODEL_NAMES, ProcessOptions
@@ -23,10 +24,12 @@ def parse_options(form: MultiDict[str, str], overrides: dict[str, Any]) -> Proce
 
 
 def _accepted_megapixels(svc: Services) -> float:
-    """The API's limit, lowered to what the live workers' memory allows when they say."""
-    workers = svc.store.workers_max_megapixels(svc.settings.ready_heartbeat_max_age)
-    limit = svc.settings.max_megapixels
-    return limit if workers is None else min(limit, workers)
+    """The API's limit, lowered to the largest size class a live worker holds."""
+    return capacity.accepted_megapixels(
+        svc.store.redis,
+        configured=svc.settings.max_megapixels,
+        max_age=svc.settings.ready_heartbeat_max_age,
+    )
 
 
 def _uploads(
@@ -85,7 +88,7 @@ def submit(
         svc.storage.delete_prefix(keys["prefix_inputs"])
         return job, False
     try:
-        svc.queue.send(job_id)
+        svc.queue.send(job_id, queue=capacity.queue_for_input(job.input))
     except QueueUnavailable as exc:
         svc.store.fail(job_id, exc.code, exc.message)
         raise

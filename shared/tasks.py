@@ -33,7 +33,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": settings.redis_url,
         # Unacknowledged jobs come back after this; it must outlast the hard time limit.
-        "broker_transport_options": {"visibility_timeout": settings.broker_visibility_timeout},
+        "broker_transport_options": {
+            "visibility_timeout": settings.broker_visibility_timeout,
+            # kombu looks for them only every interval x throttle s (10 x 10 by default), so
+            # a job of a SIGKILLed worker waited up to 100 s more; one scan per interval.
+            "unacked_restore_interval": min(10, max(1, settings.broker_visibility_timeout // 10)),
+            "unacked_restore_throttle": 1,
+        },
         "broker_connection_retry_on_startup": True,
         "task_default_queue": PROCESS_QUEUE,
         "task_routes": {PROCESS_TASK: {"queue": PROCESS_QUEUE}},

@@ -13,11 +13,14 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from kombu import Queue
 
+from shared import capacity
 from shared.errors import CutoutError
 from shared.options import ProcessOptions
 from shared.settings import get_settings
 from shared.tasks import celery_config
+from worker.liveness import LivenessFile
 from worker.models.session import get_model
 from worker.pipeline.run import resolve
 from worker.services import job_settings, job_store, storage, worker_budget
@@ -42,7 +45,10 @@ app.conf.update(
     task_time_limit=settings.task_time_limit,
     worker_send_task_events=False,
     imports=["worker.tasks"],
+    # The size classes this worker's memory holds (shared/capacity.py); -Q overrides.
+    task_queues=[Queue(name) for name in capacity.queues_for_worker(budget.max_megapixels)],
 )
+app.steps["consumer"].add(LivenessFile)
 
 _stop = threading.Event()
 
@@ -51,6 +57,7 @@ def _heartbeat_loop(name: str) -> None:
     while not _stop.is_set():
         try:
             job_store().beat(name, max_megapixels=budget.max_megapixels)
+            capacity.prune_stale(job_store().redis)
             sweep_expired(job_store(), storage())
         except Exception:  # a Redis/storage hiccup must not kill the heartbeat thread
             log.exception("heartbeat failed; retrying in %.0f s", settings.heartbeat_seconds)
@@ -60,13 +67,17 @@ def _heartbeat_loop(name: str) -> None:
 @worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     name = getattr(sender, "hostname", "worker")
-    log.info("%s: %s", name, budget.describe())
+    log.info("%s: %s; queues %s", name, budget.describe(), ", ".join(app.amqp.queues))
     threading.Thread(target=_heartbeat_loop, args=(name,), daemon=True, name="heartbeat").start()
 
 
 @worker_shutdown.connect
-def _stop_heartbeat(**_: Any) -> None:
+def _stop_heartbeat(sender: Any = None, **_: Any) -> None:
     _stop.set()
+    try:  # no job is routed on this worker's account any more
+        capacity.forget_worker(job_store().redis, getattr(sender, "hostname", "worker"))
+    except Exception:  # Redis down: the entry goes stale and is pruned later
+        log.warning("could not remove this worker's heartbeat")
 
 
 def _load_default_model() -> None:
