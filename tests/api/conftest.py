@@ -13,8 +13,8 @@ from api.app import create_app
 from shared.errors import QueueUnavailable
 from shared.jobs import JobStore
 from shared.settings import Settings
-from shared.tasks import PROCESS_QUEUE
 from shared.storage.memory import MemoryStorage
+from shared.tasks import PROCESS_QUEUE
 
 
 @dataclass
