@@ -22,3 +22,4 @@ def test_projection_uses_the_best_run_and_its_efficiency() -> None:
     assert found["efficiency_on_this_machine"] == round(efficiency, 2)
     assert found["images_per_s"]["2"] == 2.4
     assert found["images_per_s"]["8"] == round(8 / 0.75 * efficiency, 1)
+    assert found["ceiling_images_per_s"]["4"] == round(4 / 0.75, 1)

@@ -29,6 +29,7 @@ from shared.jobs import Job, JobStore, Status, new_job_id
 from shared.settings import Settings
 from shared.storage.s3 import S3Storage
 from shared.tasks import storage_keys
+from tests.conftest import encoded, subject_photo
 from tests.integration.scale import build_slow_model, small_photo
 from tests.processes import RedisProcess, start_process, start_redis, stop_process, wait_until
 from tests.s3_server import s3_client, start_s3_server, with_test_credentials
@@ -93,7 +94,7 @@ def fleet(tmp_path: Path, tiny_model: Path) -> Iterator[Fleet]:
         stop_s3()
 
 
-def send_jobs(fleet: Fleet, count: int) -> list[str]:
+def send_jobs(fleet: Fleet, count: int, image: bytes) -> list[str]:
     """Store `count` inputs and records, and queue them as the API does."""
     settings = Settings(redis_url=fleet.redis.url)
     storage = S3Storage(
@@ -101,8 +102,7 @@ def send_jobs(fleet: Fleet, count: int) -> list[str]:
     )
     store = JobStore(fleet.redis.client(), retention_seconds=3600)
     queue = CeleryQueue(settings)
-    image = small_photo()
-    facts = probe(image, max_megapixels=1).to_dict()
+    facts = probe(image, max_megapixels=25).to_dict()
     ids = []
     for _ in range(count):
         job_id = new_job_id()
@@ -151,7 +151,10 @@ def test_300_jobs_3_workers_one_killed(fleet: Fleet, tmp_path: Path) -> None:
     fleet.start_worker("w3")
     client = fleet.redis.client()
     wait_until(lambda: client.zcard("cutout:heartbeats") == 3, timeout=90, interval=0.2)
-    ids = send_jobs(fleet, JOBS)
+    # A few larger photos go to the next size class's queue, which these workers consume too.
+    larger = encoded(subject_photo(1200, 1000))
+    assert capacity.queue_for_input(probe(larger, max_megapixels=25).to_dict()) != "cutout"
+    ids = send_jobs(fleet, JOBS - 10, small_photo()) + send_jobs(fleet, 10, larger)
 
     wait_until(lambda: processing_on(fleet, ids, "w2"), timeout=90, interval=0.02)
     os.killpg(fleet.workers["w2"].pid, signal.SIGKILL)  # parent and pool child, no warning
