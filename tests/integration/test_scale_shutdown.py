@@ -29,7 +29,7 @@ LIMITS = {"CUTOUT_TASK_SOFT_TIME_LIMIT": "40", "CUTOUT_TASK_TIME_LIMIT": "45"}
 
 @pytest.fixture(scope="module")
 def slow_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_slow_model(tmp_path_factory.mktemp("slow") / "slow.onnx")
+    return build_slow_model(tmp_path_factory.mktemp("slow") / "slow.onnx", layers=200)
 
 
 @pytest.fixture
@@ -54,14 +54,34 @@ def submit(base_url: str) -> str:
     return str(response.json()["id"])
 
 
+def probe(stack: Stack, check: str, node: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "worker.probe", check, "--node", node],
+        cwd=REPO_ROOT,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_a_sigtermed_worker_finishes_its_job(stack: Stack) -> None:
     client = stack.redis.client()
+    node = next(name.decode() for name in client.zrange("cutout:heartbeats", 0, -1))
     job_id = submit(stack.base_url)
     wait_until(lambda: read_job(client, job_id).status == "processing", timeout=60)
+    # Busy with a job for seconds, the worker is still live and ready (its loop keeps turning).
+    time.sleep(float(stack.env["CUTOUT_HEARTBEAT_SECONDS"]))
+    for check in ("live", "ready"):
+        answer = probe(stack, check, node)
+        assert answer.returncode == 0, answer.stdout + answer.stderr
     signalled = time.time()
     stack.worker.send_signal(signal.SIGTERM)
 
     assert stack.worker.wait(timeout=90) == 0, stack.logs()
+    # Stopped: no longer live, and its heartbeat is gone (no job is routed on its account).
+    assert probe(stack, "live", node).returncode == 1
+    assert client.zscore("cutout:heartbeats", node) is None
     job = read_job(client, job_id)
     assert job.status == "succeeded", (job, stack.logs())
     assert job.finished_at is not None and job.finished_at > signalled  # it was in flight
