@@ -1,7 +1,7 @@
 """deploy/kubernetes validates offline and agrees with the code (queues, limits, probes).
 
 Kubernetes kinds are checked against the API schemas shipped in `kubernetes-validate`; KEDA's
-kinds (not in it) against a schema written from KEDA's documented fields, below.
+kinds (not in it) against a schema written from KEDA's documented fields (tests/keda_schema.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 from shared import capacity
 from shared.settings import REPO_ROOT, Settings
+from tests.keda_schema import KEDA_SCHEMAS, SCALED_OBJECT
 from tests.test_compose import known_setting_names
 from worker.resources import MEASURED_MEGAPIXELS, derive_budget, peak_mb
 
@@ -25,155 +26,6 @@ FOLDER = REPO_ROOT / "deploy" / "kubernetes"
 KUBERNETES_VERSION = "1.30"
 KEDA_KINDS = {"ScaledObject", "TriggerAuthentication"}
 MI = 1024 * 1024
-
-_STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
-# KEDA 2.x: keda.sh/v1alpha1 ScaledObject and TriggerAuthentication, fields as documented
-# (scaling deployments, Redis Lists scaler, authentication); unknown fields are errors.
-REDIS_LIST_METADATA = {
-    "type": "object",
-    "required": ["listName"],
-    "additionalProperties": False,
-    "properties": {
-        name: {"type": "string"}
-        for name in (
-            "address",
-            "addressFromEnv",
-            "host",
-            "hostFromEnv",
-            "port",
-            "portFromEnv",
-            "usernameFromEnv",
-            "passwordFromEnv",
-            "listName",
-            "listLength",
-            "activationListLength",
-            "databaseIndex",
-            "enableTLS",
-            "unsafeSsl",
-        )
-    },
-}
-SCALED_OBJECT = {
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
-    "properties": {
-        "apiVersion": {"const": "keda.sh/v1alpha1"},
-        "metadata": {"type": "object", "required": ["name"]},
-        "spec": {
-            "type": "object",
-            "required": ["scaleTargetRef", "triggers"],
-            "additionalProperties": False,
-            "properties": {
-                "scaleTargetRef": {
-                    "type": "object",
-                    "required": ["name"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "apiVersion": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "name": {"type": "string"},
-                        "envSourceContainerName": {"type": "string"},
-                    },
-                },
-                **{
-                    name: {"type": "integer", "minimum": 0}
-                    for name in (
-                        "pollingInterval",
-                        "cooldownPeriod",
-                        "initialCooldownPeriod",
-                        "idleReplicaCount",
-                        "minReplicaCount",
-                        "maxReplicaCount",
-                    )
-                },
-                "fallback": {"type": "object"},
-                "advanced": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        "restoreToOriginalReplicaCount": {"type": "boolean"},
-                        "horizontalPodAutoscalerConfig": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "properties": {
-                                "name": {"type": "string"},
-                                "behavior": {"type": "object"},
-                            },
-                        },
-                        "scalingModifiers": {
-                            "type": "object",
-                            "required": ["formula", "target"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "formula": {"type": "string"},
-                                "target": {"type": "string"},
-                                "activationTarget": {"type": "string"},
-                                "metricType": {"enum": ["AverageValue", "Value"]},
-                            },
-                        },
-                    },
-                },
-                "triggers": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "required": ["type", "metadata"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "type": {"type": "string"},
-                            "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
-                            "metadata": _STRINGS,
-                            "metricType": {"enum": ["AverageValue", "Value", "Utilization"]},
-                            "useCachedMetrics": {"type": "boolean"},
-                            "authenticationRef": {
-                                "type": "object",
-                                "required": ["name"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "name": {"type": "string"},
-                                    "kind": {
-                                        "enum": [
-                                            "TriggerAuthentication",
-                                            "ClusterTriggerAuthentication",
-                                        ]
-                                    },
-                                },
-                            },
-                        },
-                        "if": {"properties": {"type": {"const": "redis"}}},
-                        "then": {"properties": {"metadata": REDIS_LIST_METADATA}},
-                    },
-                },
-            },
-        },
-    },
-}
-TRIGGER_AUTHENTICATION = {
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
-    "properties": {
-        "apiVersion": {"const": "keda.sh/v1alpha1"},
-        "spec": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "secretTargetRef": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["parameter", "name", "key"],
-                        "additionalProperties": False,
-                        "properties": {k: {"type": "string"} for k in ("parameter", "name", "key")},
-                    },
-                },
-                "env": {"type": "array"},
-                "podIdentity": {"type": "object"},
-            },
-        },
-    },
-}
-KEDA_SCHEMAS = {"ScaledObject": SCALED_OBJECT, "TriggerAuthentication": TRIGGER_AUTHENTICATION}
 
 
 def load(path: Path) -> list[dict[str, Any]]:
