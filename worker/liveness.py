@@ -30,8 +30,9 @@ class LivenessFile(bootsteps.StartStopStep):
 
     def start(self, parent: Any) -> None:
         self.path = alive_path(parent.hostname)
-        self._touch()
         interval = get_settings().heartbeat_seconds
+        with contextlib.suppress(OSError):  # the probe reads the interval from the file
+            self.path.write_text(f"{interval:g}")
         self.timer_entry = parent.timer.call_repeatedly(interval, self._touch)
 
     def _touch(self) -> None:

@@ -20,10 +20,14 @@ def test_live_needs_a_recent_touch(tmp_path: Path) -> None:
     node = "celery@host-1"
     assert "does not exist" in (probe.check_live(node, 30, folder=tmp_path) or "")
     path = probe.alive_path(node, tmp_path)
-    path.touch()
+    path.write_text("10")  # the worker's touch interval
     assert probe.check_live(node, 30, folder=tmp_path) is None
+    assert probe.check_live(node, folder=tmp_path) is None
     os.utime(path, (time.time() - 31, time.time() - 31))
     assert "last touched" in (probe.check_live(node, 30, folder=tmp_path) or "")
+    assert "limit 30 s" in (probe.check_live(node, folder=tmp_path) or "")  # 3 x 10 s
+    path.write_text("")
+    assert "does not hold" in (probe.check_live(node, folder=tmp_path) or "")
 
 
 def test_nodes_on_one_host_have_their_own_files(tmp_path: Path) -> None:
@@ -67,7 +71,7 @@ def test_the_command_exits_non_zero_with_one_line(check: str) -> None:
 def test_the_command_passes_for_a_live_node() -> None:
     node = f"probe-test-{os.getpid()}-{time.monotonic_ns()}@here"
     path = probe.alive_path(node)
-    path.touch()
+    path.write_text("10")
     try:
         done = subprocess.run(
             [sys.executable, "-m", "worker.probe", "live", "--node", node],
