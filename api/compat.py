@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from api.auth import current_tenant
 from api.downloads import send_output
 from api.errors import error_response
 from api.representation import job_json
@@ -25,6 +26,8 @@ def _submit_and_wait(svc: Services, **submit_options: object) -> Job:
         svc,
         request.form,
         request.files,
+        tenant=current_tenant(),
+        route=request.path,
         idempotency_key=request.headers.get("Idempotency-Key"),
         **submit_options,
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from shared.errors import CutoutError
+from shared.errors import CutoutError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,18 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CutoutError)
     def _cutout_error(exc: CutoutError) -> tuple[Response, int]:
-        return error_response(exc.code, exc.message, exc.http_status)
+        response, status = error_response(exc.code, exc.message, exc.http_status)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="cutout"'
+        return response, status
+
+    @app.errorhandler(redis.RedisError)
+    def _store_down(exc: redis.RedisError) -> tuple[Response, int]:
+        log.warning("job store unavailable: %s", type(exc).__name__)
+        error = StoreUnavailable("the job store is unreachable; retry shortly")
+        response, status = error_response(error.code, error.message, error.http_status)
+        response.headers["Retry-After"] = "5"
+        return response, status
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc: RequestEntityTooLarge) -> tuple[Response, int]:

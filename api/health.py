@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from api.auth import public
 from api.services import services
 from shared.errors import CutoutError
 
@@ -14,6 +15,7 @@ blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/health")
+@public
 def health() -> Response:
     """The process is up (it says nothing about Redis or workers: see /ready)."""
     return jsonify({"status": "ok"})
@@ -49,6 +51,7 @@ def _check_worker() -> tuple[bool, Any]:
 
 
 @blueprint.get("/ready")
+@public
 def ready() -> tuple[Response, int]:
     """200 when Redis and storage answer and a worker reported recently, else 503."""
     checks = {"redis": _check_redis(), "storage": _check_storage(), "worker": _check_worker()}

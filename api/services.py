@@ -8,6 +8,7 @@ from flask import current_app
 
 from api.queue import JobQueue
 from shared.jobs import JobStore
+from shared.keys import KeyStore
 from shared.settings import Settings
 from shared.storage import Storage
 
@@ -18,6 +19,7 @@ class Services:
     store: JobStore
     storage: Storage
     queue: JobQueue
+    keys: KeyStore
 
 
 def services() -> Services:

@@ -7,7 +7,12 @@
 
 The first two mirror the original service's functions; `cut_out` returns objects instead of
 writing files. Options are the `ProcessOptions` fields (mode, bg_color, format, quality, crop,
-crop_margin, max_size, cleanup, compat, model); bad ones raise `shared.errors.InvalidOption`.
+crop_margin, max_size, cleanup, compat, model, and the framing and shadow ones: canvas,
+padding, scale, horizontal_alignment, vertical_alignment, shadow, shadow_opacity, shadow_blur,
+shadow_offset; docs/output.md); bad ones raise `shared.errors.InvalidOption`.
+
+    remove_background("shoe.jpg", "shoe.webp", canvas="2000x2000", padding="10%",
+                      vertical_alignment="bottom", shadow="contact")
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class Cutout:
     method: str
     info: ImageInfo
     timings_ms: dict[str, float]
+    # The subject's box in `image` (left, top, width, height); None when none was found.
+    foreground: dict[str, int] | None = None
 
 
 def _source(value: Input) -> Source:
@@ -92,5 +99,11 @@ def cut_out(input: Input, *, settings: Settings | None = None, **options: Any) -
         background=background,
     )
     return Cutout(
-        picture, outcome.mask, outcome.proxy, outcome.method, outcome.info, outcome.timings_ms
+        picture,
+        outcome.mask,
+        outcome.proxy,
+        outcome.method,
+        outcome.info,
+        outcome.timings_ms,
+        outcome.foreground,
     )

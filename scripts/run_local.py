@@ -250,6 +250,7 @@ def print_usage(args: argparse.Namespace, redis_url: str, env: dict[str, str]) -
     redis_log = shown(args.data_dir / "redis" / "redis.log")
     lines = ["", "Cutout is running.", f"  redis    {redis_url}  (log: {redis_log})"]
     lines.append(f"  storage  {storage}")
+    lines.append(f"  auth     {auth_line(env)}")
     if not args.no_api:
         api = f"http://127.0.0.1:{args.api_port}"
         photo = shown(SAMPLE) if SAMPLE.is_file() else "photo.jpg"
@@ -266,6 +267,16 @@ def print_usage(args: argparse.Namespace, redis_url: str, env: dict[str, str]) -
         ]
     lines += ["", "Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)
+
+
+def auth_line(env: dict[str, str]) -> str:
+    """How requests are authenticated, said plainly at start."""
+    if env.get("CUTOUT_AUTH", "off") == "required":
+        return "API keys required (create one: .venv/bin/cutout keys create NAME)"
+    return (
+        "open: no API key needed on 127.0.0.1 (anyone on this machine can use it; "
+        "CUTOUT_AUTH=required to need keys)"
+    )
 
 
 def shown(path: Path) -> str:

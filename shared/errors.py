@@ -79,6 +79,40 @@ class QueueUnavailable(CutoutError):
     http_status = 503
 
 
+class StoreUnavailable(CutoutError):
+    """Redis (the job store and broker) cannot be reached; callers may retry."""
+
+    code = "store_unavailable"
+    http_status = 503
+
+
+class Unauthorized(CutoutError):
+    """No API key was sent where one is required."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class InvalidApiKey(Unauthorized):
+    """The key sent is unknown or revoked (its text is never echoed back)."""
+
+    code = "invalid_api_key"
+
+
+class IdempotencyMismatch(CutoutError):
+    """An Idempotency-Key reused with a different request (route, options or files)."""
+
+    code = "idempotency_mismatch"
+    http_status = 422
+
+
+class RequestInFlight(CutoutError):
+    """An Idempotency-Key whose first request has not finished queueing its job yet."""
+
+    code = "in_flight"
+    http_status = 409
+
+
 # Codes that only ever appear on failed jobs (never raised in the API process).
 JOB_FAILURE_STATUS = {"worker_lost": 500, "timeout": 504}
 

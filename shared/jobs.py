@@ -17,6 +17,8 @@ from typing import Any
 
 import redis
 
+from shared.keys import ANONYMOUS
+
 KEY_PREFIX = "cutout:"
 EXPIRY_INDEX = f"{KEY_PREFIX}expiry"
 HEARTBEATS = f"{KEY_PREFIX}heartbeats"
@@ -42,6 +44,7 @@ class Job:
     """Everything a client may ask about a job; serialised whole into Redis."""
 
     id: str
+    tenant: str = ANONYMOUS
     status: Status = Status.QUEUED
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
@@ -93,24 +96,17 @@ class JobStore:
         # found at once, so a waiter never misses the end.
         return f"{KEY_PREFIX}finished:{job_id}"
 
-    def create(self, job: Job, *, idempotency_key: str | None = None) -> tuple[Job, bool]:
-        """Store a new job; with an idempotency key seen before, return that job instead.
-
-        Returns (job, created). The key is claimed with SET NX before the job is written, so
-        two identical requests racing each other still make one job.
-        """
-        if idempotency_key:
-            claim = f"{KEY_PREFIX}idempotency:{idempotency_key}"
-            if not self.redis.set(claim, job.id, nx=True, ex=self.retention):
-                existing = self.get(self._decode(self.redis.get(claim)) or "")
-                if existing is not None:
-                    return existing, False
-                self.redis.set(claim, job.id, ex=self.retention)
+    def create(self, job: Job) -> Job:
+        """Store a new job (with an Idempotency-Key: shared.idempotency.create)."""
         pipe = self.redis.pipeline()
+        self.queue_create(pipe, job)
+        pipe.execute()
+        return job
+
+    def queue_create(self, pipe: Any, job: Job) -> None:
+        """Add the writes of a new job to a transaction that is being built."""
         pipe.set(self._key(job.id), job.to_json(), ex=self.retention)
         pipe.zadd(EXPIRY_INDEX, {job.id: job.created_at + self.retention})
-        pipe.execute()
-        return job, True
 
     def get(self, job_id: str) -> Job | None:
         raw = self.redis.get(self._key(job_id))

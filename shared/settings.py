@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         description="Deflate level for PNG output, 0-3 (ISA-L's; chosen from "
         "bench/encode_levels.py).",
     )
+    auth: Literal["off", "required"] = Field(
+        "off",
+        description="API keys: required = every request but /health and /ready needs one; "
+        "off = requests without a key share one anonymous tenant (loopback use only).",
+    )
     redis_url: str = Field(
         "redis://127.0.0.1:6379/0",
         validation_alias=AliasChoices("CUTOUT_REDIS_URL", "REDIS_URL"),

@@ -100,6 +100,7 @@ def _store_outputs(
             "bytes": size,
             "width": picture.width,
             "height": picture.height,
+            "foreground": outcome.foreground,
         },
         "mask": {
             "key": keys["mask"],

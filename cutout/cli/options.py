@@ -62,6 +62,32 @@ PROCESSING_OPTIONS: list[Decorator] = [
     click.option(
         "--max-size", type=int, help="Longest output side in pixels (default: full size)."
     ),
+    click.option(
+        "--canvas",
+        help="Place the subject on a canvas of this size, e.g. 2000x2000 (docs/output.md).",
+    ),
+    click.option("--padding", help="Space around the subject on the canvas: 0.1 or 10% a side."),
+    click.option("--scale", help="Subject's share of the canvas (fill ratio): 0.8 or 80%."),
+    click.option(
+        "--horizontal-alignment",
+        type=click.Choice(["left", "center", "right"]),
+        help="Where the subject sits across the canvas (default: center).",
+    ),
+    click.option(
+        "--vertical-alignment",
+        type=click.Choice(["top", "center", "bottom"]),
+        help="Where the subject sits down the canvas (default: center).",
+    ),
+    click.option(
+        "--shadow",
+        type=click.Choice(["none", "drop", "contact"]),
+        default="none",
+        show_default=True,
+        help="A soft shadow cast from the subject's alpha.",
+    ),
+    click.option("--shadow-opacity", type=float, help="Shadow darkness, 0-1."),
+    click.option("--shadow-blur", type=float, help="Shadow blur radius in output pixels."),
+    click.option("--shadow-offset", help="Shadow offset X,Y in output pixels (right, down)."),
     click.option("--cleanup", is_flag=True, help="Remove specks, fill holes, smooth the boundary."),
     REFINE_EDGES_OPTION,
     click.option(
@@ -88,14 +114,21 @@ def processing_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+class OptionError(click.UsageError):
+    """A rejected option: one line (`Error: invalid_option: ...`), exit status 2."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
 def build_options(values: dict[str, Any], fmt: str | None = None) -> ProcessOptions:
-    """ProcessOptions from the click values; a bad combination is a usage error."""
+    """ProcessOptions from the click values; a bad value or combination is an OptionError."""
     fields = {key: values.get(key) for key in ProcessOptions.model_fields if key != "format"}
     fields["format"] = fmt
     try:
         return ProcessOptions.parse(fields)
     except InvalidOption as exc:
-        raise click.UsageError(exc.message) from exc
+        raise OptionError(f"{exc.code}: {exc.message}") from exc
 
 
 def load_background(path: Path | None, options: ProcessOptions) -> Image.Image | None:

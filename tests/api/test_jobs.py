@@ -141,3 +141,31 @@ def test_background_image_job(api: Api) -> None:
     )
     assert job is not None and job.status is Status.SUCCEEDED
     assert _post(api, _form(mode="image")).get_json()["error"]["code"] == "invalid_option"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"canvas": "big"}, "canvas"),
+        ({"padding": "0.1", "scale": "0.8"}, "give one of them"),
+        ({"shadow_blur": "4"}, "shadow=drop"),
+    ],
+)
+def test_bad_framing_options_are_400_invalid_option(api: Api, fields: dict, message: str) -> None:
+    response = _post(api, _form(**fields))
+    error = response.get_json()["error"]
+    assert response.status_code == 400 and error["code"] == "invalid_option"
+    assert message in error["message"] and api.queue.sent == []
+
+
+def test_framed_job_reports_the_foreground_box(inline_api: Api) -> None:
+    form = _form(canvas="300x200", padding="10%", vertical_alignment="bottom", add_shadow="true")
+    job = _post(inline_api, form).get_json()
+    job = inline_api.client.get(f"/v1/jobs/{job['id']}").get_json()
+    assert job["status"] == "succeeded", job
+    assert job["options"]["shadow"] == "drop" and job["options"]["canvas"] == [300, 200]
+    result = job["outputs"]["result"]
+    assert (result["width"], result["height"]) == (300, 200)
+    box = result["foreground"]
+    assert box["top"] + box["height"] == 200 - 20 and box["left"] >= 30
+    assert box["left"] + box["width"] <= 300 - 30

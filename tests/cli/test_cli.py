@@ -154,3 +154,34 @@ def test_preset_and_refine_flags_decide_the_refine_stage(
     result = _invoke("remove", photo, "-o", tmp_path / "out.png", "--json", *flags)
     assert result.exit_code == 0, result.output
     assert ("refine" in json.loads(result.output)["timings_ms"]) is refined
+
+
+def test_framing_options_give_the_canvas_asked_for(photo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "framed.jpg"
+    result = _invoke(
+        "remove", photo, "-o", out, "--canvas", "400x400", "--padding", "10%",
+        "--vertical-alignment", "bottom", "--shadow", "contact",
+        "--mode", "color", "--bg-color", "white", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    box = report["output"]["foreground"]
+    assert Image.open(out).size == (400, 400) and box["top"] + box["height"] == 360
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--canvas", "30x"], "canvas: '30x' is not a size"),
+        (["--shadow-opacity", "0.5"], "need shadow=drop or shadow=contact"),
+        (["--crop", "--canvas", "100x100"], "use one or the other"),
+    ],
+)
+def test_bad_framing_options_are_one_line(
+    photo: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = _invoke("remove", photo, "-o", tmp_path / "x.png", *args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: invalid_option: ") and message in line
+    assert not (tmp_path / "x.png").exists()

@@ -52,3 +52,11 @@ def test_bad_input_leaves_no_file(tmp_path: Path, tiny_settings: Settings) -> No
 def test_bad_option_is_refused(photo: Path, tmp_path: Path, tiny_settings: Settings) -> None:
     with pytest.raises(InvalidOption, match="mode"):
         remove_background(photo, tmp_path / "x.png", mode="nope", settings=tiny_settings)
+
+
+def test_cut_out_frames_and_reports_the_foreground(photo: Path, tiny_settings: Settings) -> None:
+    result = cut_out(photo, settings=tiny_settings, canvas="256x256", padding=0.1, shadow="drop")
+    assert result.image.size == (256, 256) and result.image.mode == "RGBA"
+    box = result.foreground
+    assert box is not None and min(box["left"], box["top"]) >= 0
+    assert max(box["width"], box["height"]) == 256 - 2 * 26

@@ -61,3 +61,48 @@ def test_rejections_name_the_problem(values: dict, message: str) -> None:
     with pytest.raises(InvalidOption, match=message) as caught:
         ProcessOptions.parse(values)
     assert caught.value.code == "invalid_option" and caught.value.http_status == 400
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"canvas": "2000x"}, "canvas: '2000x' is not a size"),
+        ({"canvas": "0x10"}, "each side between 1 and"),
+        ({"canvas": "9000x9000"}, "megapixels"),
+        ({"padding": "50%"}, "padding"),
+        ({"padding": "lots"}, "not a fraction"),
+        ({"scale": 0}, "scale"),
+        ({"padding": 0.1, "scale": 0.8}, "give one of them"),
+        ({"crop": True, "canvas": "100x100"}, "use one or the other"),
+        ({"vertical_alignment": "left"}, "vertical_alignment"),
+        ({"shadow_blur": 3}, "need shadow=drop or shadow=contact"),
+        ({"shadow": "drop", "shadow_offset": "up"}, "not an offset"),
+        ({"shadow": "drop", "shadow_opacity": 2}, "shadow_opacity"),
+        ({"mode": "mask", "shadow": "contact"}, "a mask has no shadow"),
+        ({"add_shadow": "maybe"}, "add_shadow"),
+    ],
+)
+def test_framing_and_shadow_rejections(values: dict, message: str) -> None:
+    with pytest.raises(InvalidOption, match=message) as caught:
+        ProcessOptions.parse(values)
+    assert caught.value.code == "invalid_option"
+
+
+def test_framing_values_in_the_services_spellings() -> None:
+    options = ProcessOptions.parse(
+        {
+            "canvas": "2000x1500",
+            "padding": "10%",
+            "horizontal_alignment": "Centre",
+            "vertical_alignment": "bottom",
+            "shadow": "drop",
+            "shadow_offset": "12px, -4px",
+        }
+    )
+    assert options.canvas == (2000, 1500) and options.padding == pytest.approx(0.1)
+    assert options.horizontal_alignment == "center" and options.shadow_offset == (12, -4)
+    assert options.framed and not ProcessOptions().framed
+    assert ProcessOptions.parse({"canvas": "800"}).canvas == (800, 800)
+    assert ProcessOptions.parse({"scale": "original"}).scale is None
+    # What the job record stores parses back to the same options (the worker reads it).
+    assert ProcessOptions.parse(options.model_dump(mode="json")) == options

@@ -6,11 +6,23 @@ input never grows float copies: the RGB image (75 MB) is reused as the output wh
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from PIL import Image, ImageChops, ImageOps
 
 from shared.errors import InvalidOption
 from shared.options import RGBA, ProcessOptions
 from worker.pipeline.foreground import estimate_foreground
+from worker.pipeline.framing import Box, Placed, place_subject, subject_bbox
+from worker.pipeline.shadow import (
+    darken,
+    over,
+    shadow_layer,
+    shadow_mask,
+    shadow_spec,
+    under_colour,
+    under_cutout,
+)
 
 # A pixel counts as subject (for cropping) from half opacity up: the same cut as the metrics.
 SUBJECT_LEVEL = 128
@@ -75,18 +87,23 @@ def limit_size(image: Image.Image, max_size: int | None) -> Image.Image:
     return image
 
 
-def render(
-    rgb: Image.Image,
-    alpha: Image.Image,
-    options: ProcessOptions,
-    background: Image.Image | None = None,
-) -> Image.Image:
-    """The output picture for `options.mode`; `rgb` may be consumed (modified in place)."""
-    if options.crop and (box := subject_box(alpha, options.crop_margin)) is not None:
-        rgb, alpha = rgb.crop(box), alpha.crop(box)
+@dataclass
+class Composed:
+    """The output picture, where the subject's box is in it, and what to warn about."""
+
+    picture: Image.Image
+    foreground: Box | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _flat(
+    rgb: Image.Image, alpha: Image.Image, options: ProcessOptions, background: Image.Image | None
+) -> Composed:
+    """No canvas, no shadow: the mode's picture at the image's own size, in place."""
     if options.clean_colors and options.mode != "mask":
         # After the crop: only the kept pixels are worth cleaning.
         rgb = estimate_foreground(rgb, alpha)
+    foreground = subject_bbox(alpha)
     if options.mode == "mask":
         picture = alpha
     elif options.mode == "cutout":
@@ -95,7 +112,116 @@ def render(
         assert options.bg_color is not None  # noqa: S101 - ProcessOptions guarantees it
         picture = on_color(rgb, alpha, options.bg_color)
     else:
-        if background is None:
-            raise InvalidOption("mode=image needs a background image")
+        assert background is not None  # noqa: S101 - compose checked it
         picture = on_image(rgb, alpha, background)
-    return limit_size(picture, options.max_size)
+    return Composed(picture, foreground)
+
+
+def _shadow_in_place(
+    rgb: Image.Image, alpha: Image.Image, options: ProcessOptions, background: Image.Image | None
+) -> Composed:
+    """No canvas but a shadow: cast under the subject where it stands, with no second
+    full-size RGBA picture (a 25 MP job stays inside a 512 MB worker)."""
+    subject = subject_bbox(alpha)
+    if subject is None:
+        return _flat(rgb, alpha, options, background)
+    if options.clean_colors:
+        rgb = estimate_foreground(rgb, alpha)
+    spec = shadow_spec(options, subject)
+    mask = shadow_mask(alpha.crop(subject.corners), (subject.left, subject.top), rgb.size, spec)
+    color = options.bg_color
+    if options.mode == "cutout":
+        picture = under_cutout(cutout(rgb, alpha), mask)
+    elif options.mode == "color" and color is not None and color[3] == 255:
+        picture = under_colour(rgb, alpha, mask, color[:3])
+    elif options.mode == "image":
+        assert background is not None  # noqa: S101 - compose checked it
+        picture = darken(ImageOps.fit(background.convert("RGB"), rgb.size), mask)
+        picture.paste(rgb, (0, 0), alpha)
+    else:
+        picture = over(Image.new("RGBA", rgb.size, color), shadow_layer(mask))
+        over(picture, cutout(rgb, alpha))
+    return Composed(picture, subject)
+
+
+def _canvas(placed: Placed, options: ProcessOptions, background: Image.Image | None) -> Image.Image:
+    """The empty canvas the mode asks for: transparent, a colour, a picture or black."""
+    if options.mode == "mask":
+        return Image.new("L", placed.canvas, 0)
+    if options.mode == "image":
+        assert background is not None  # noqa: S101 - compose checked it
+        return ImageOps.fit(background.convert("RGB"), placed.canvas, Image.Resampling.LANCZOS)
+    color = options.bg_color if options.mode == "color" else None
+    if color is not None and color[3] == 255:
+        return Image.new("RGB", placed.canvas, color[:3])
+    return Image.new("RGBA", placed.canvas, color or (0, 0, 0, 0))
+
+
+def _layered(
+    rgb: Image.Image, alpha: Image.Image, options: ProcessOptions, background: Image.Image | None
+) -> Composed:
+    """A canvas, the shadow cast from the subject's alpha on it, the subject over both."""
+    clean = bool(options.clean_colors) and options.mode != "mask"
+    placed = place_subject(rgb, alpha, options, clean_colors=clean)
+    canvas = _canvas(placed, options, background)
+    if placed.layer is None or placed.subject is None:
+        return Composed(canvas, None, placed.warnings)
+    if options.mode == "mask":
+        canvas.paste(placed.layer.getchannel("A"), placed.at)
+        return Composed(canvas, placed.subject, placed.warnings)
+    if options.shadow != "none":
+        subject = placed.subject
+        own = placed.layer.getchannel("A").crop(
+            (
+                subject.left - placed.at[0],
+                subject.top - placed.at[1],
+                subject.left - placed.at[0] + subject.width,
+                subject.top - placed.at[1] + subject.height,
+            )
+        )
+        spec = shadow_spec(options, subject)
+        mask = shadow_mask(own, (subject.left, subject.top), placed.canvas, spec)
+        if canvas.mode == "RGB":
+            darken(canvas, mask)
+        else:
+            over(canvas, shadow_layer(mask))
+    if canvas.mode == "RGB":
+        canvas.paste(placed.layer, placed.at, placed.layer)
+    else:
+        over(canvas, placed.layer, placed.at)
+    return Composed(canvas, placed.subject, placed.warnings)
+
+
+def compose(
+    rgb: Image.Image,
+    alpha: Image.Image,
+    options: ProcessOptions,
+    background: Image.Image | None = None,
+) -> Composed:
+    """The output picture for the options, with the subject's box in it; `rgb` may be
+    consumed (modified in place)."""
+    if options.mode == "image" and background is None:
+        raise InvalidOption("mode=image needs a background image")
+    if options.crop and (box := subject_box(alpha, options.crop_margin)) is not None:
+        rgb, alpha = rgb.crop(box), alpha.crop(box)
+    if options.framed:
+        composed = _layered(rgb, alpha, options, background)
+    elif options.shadow != "none":
+        composed = _shadow_in_place(rgb, alpha, options, background)
+    else:
+        composed = _flat(rgb, alpha, options, background)
+    before = composed.picture.size
+    composed.picture = limit_size(composed.picture, options.max_size)
+    if composed.foreground is not None:
+        composed.foreground = composed.foreground.resized(before, composed.picture.size)
+    return composed
+
+
+def render(
+    rgb: Image.Image,
+    alpha: Image.Image,
+    options: ProcessOptions,
+    background: Image.Image | None = None,
+) -> Image.Image:
+    """The output picture for `options.mode`; `rgb` may be consumed (modified in place)."""
+    return compose(rgb, alpha, options, background).picture

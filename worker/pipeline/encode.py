@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from PIL import Image
 
@@ -12,6 +12,11 @@ from worker.pipeline import png
 
 MEDIA_TYPES: dict[str, str] = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
 EXTENSIONS: dict[str, str] = {"png": "png", "webp": "webp", "jpeg": "jpg"}
+# libwebp's settings for lossy WebP besides the quality, from the size/quality/time table of
+# `python -m bench.webp` (docs/output.md): effort 2 instead of Pillow's 4, and the alpha plane
+# quantised (alpha_quality 80: at most 1/255 off) instead of lossless, whose encoder was
+# most of the time. About a quarter of the old time at a file no larger.
+WEBP_SETTINGS: dict[str, Any] = {"method": 2, "alpha_quality": 80}
 
 
 def encode_png(picture: Image.Image, target: BinaryIO, level: int, threads: int = 1) -> None:
@@ -38,7 +43,7 @@ def encode(
         # levels cost several times the time for a few percent of size.
         encode_png(picture, target, png_compress_level, threads)
     elif fmt == "webp":
-        picture.save(target, "WEBP", quality=quality, method=4)
+        picture.save(target, "WEBP", **{"quality": quality, **WEBP_SETTINGS})
     elif fmt == "jpeg":
         if picture.mode not in ("RGB", "L"):
             raise InvalidOption("jpeg cannot hold transparency; choose png or webp")

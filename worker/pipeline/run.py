@@ -24,7 +24,7 @@ from worker.fallback import METHOD as FALLBACK_METHOD
 from worker.fallback import grabcut_mask
 from worker.models.cpu import thread_count
 from worker.models.session import get_model
-from worker.pipeline.compose import combine_alpha, render
+from worker.pipeline.compose import combine_alpha, compose
 from worker.pipeline.decode import DecodedImage, decode
 from worker.pipeline.encode import MEDIA_TYPES, encode
 from worker.pipeline.refine import refine_alpha
@@ -66,6 +66,9 @@ class Outcome:
     timings_ms: dict[str, float]
     warnings: list[str] = field(default_factory=list)
     engine: str | None = None
+    # The subject's box in the output picture (remove.bg's X-Foreground-* headers); None
+    # when no subject was found.
+    foreground: dict[str, int] | None = None
 
     @property
     def media_type(self) -> str:
@@ -77,7 +80,11 @@ class Outcome:
             "input": self.info.to_dict(),
             "method": self.method,
             "engine": self.engine,
-            "output": {"format": self.output_format, "size": list(self.output_size)},
+            "output": {
+                "format": self.output_format,
+                "size": list(self.output_size),
+                "foreground": self.foreground,
+            },
             "metrics": self.proxy.to_dict(),
             "timings_ms": self.timings_ms,
             "warnings": self.warnings,
@@ -196,7 +203,8 @@ def make_picture(
     with timer.stage("metrics"):
         proxy = compute_proxy_metrics(np.asarray(masked.alpha))
     with timer.stage("compose"):
-        picture = render(masked.decoded.rgb, masked.alpha, options, background)
+        composed = compose(masked.decoded.rgb, masked.alpha, options, background)
+    picture = composed.picture
     outcome = Outcome(
         info=masked.decoded.info,
         mask=masked.alpha,
@@ -206,7 +214,8 @@ def make_picture(
         output_size=picture.size,
         proxy=proxy,
         timings_ms=timer.milliseconds,
-        warnings=masked.warnings,
+        warnings=masked.warnings + composed.warnings,
+        foreground=None if composed.foreground is None else composed.foreground.to_dict(),
     )
     return picture, outcome
 
