@@ -215,5 +215,9 @@ def test_the_lists_kombu_makes_per_priority(tmp_path: Path) -> None:
         # Without a priority (as the API sends jobs), the message lands on the plain list.
         app.send_task("cutout.never-run", args=["none"], queue="plain-check")
         assert {key.decode() for key in redis.client().keys("plain-check*")} == {"plain-check"}
+        # The queue the API names wins over the task's default route.
+        queue.send("job-id", queue=capacity.queue_for(20))
+        assert redis.client().llen(capacity.queue_for(20)) == 1
+        assert redis.client().llen(capacity.all_queues()[0]) == 0
     finally:
         redis.stop()
