@@ -64,6 +64,8 @@ def delete_job(job_id: str) -> Response | tuple[str, int]:
     if not job.status.is_terminal():
         after = svc.store.cancel(job_id)
         if after is not None and after.status is Status.CANCELED:
+            if after.task_id is not None:  # stop the task that runs it, if one does
+                svc.queue.revoke(after.task_id)
             return jsonify(job_json(after))
         # It finished in the meantime: delete it like any finished job.
     keys = storage_keys(job_id)

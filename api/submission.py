@@ -6,11 +6,13 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from api.backpressure import check_queue
 from api.services import Services
 from api.uploads import Upload, option_fields, read_image
-from shared import capacity, idempotency
+from shared import capacity, idempotency, webhooks
 from shared.errors import InvalidImage, InvalidOption, QueueUnavailable
 from shared.idempotency import Claim
+from shared.imageinfo import input_warnings
 from shared.jobs import Job, new_job_id
 from shared.options import MODEL_NAMES, ProcessOptions
 from shared.tasks import storage_keys
@@ -22,6 +24,15 @@ def parse_options(form: MultiDict[str, str], overrides: dict[str, Any]) -> Proce
     if options.model is not None and options.model not in MODEL_NAMES:
         raise InvalidOption(f"model: unknown model {options.model!r}; use one of {MODEL_NAMES}")
     return options
+
+
+def webhook_url(svc: Services, form: MultiDict[str, str]) -> str | None:
+    """The form's `webhook_url`, checked by the address guard (None when not given)."""
+    url = form.get("webhook_url", "").strip()
+    if not url:
+        return None
+    allow_private = svc.settings.webhook_allow_private
+    return webhooks.validate_url(url, allow_private=allow_private, resolver=svc.resolver)
 
 
 def _accepted_megapixels(svc: Services) -> float:
@@ -74,15 +85,18 @@ def submit(
     stored and the first job comes back; with a different request it is an error.
     """
     options = parse_options(form, overrides or {})
+    callback = webhook_url(svc, form)
     uploads = _uploads(svc, files, options, wants_truth)
     options_json = options.model_dump(mode="json", exclude_none=True)
     sent = {name: upload.data for name, upload in uploads.items()}
+    asked = {**options_json, "webhook_url": callback} if callback else options_json
     claim = idempotency.make_claim(
-        tenant, idempotency_key, idempotency.fingerprint(route, options_json, sent)
+        tenant, idempotency_key, idempotency.fingerprint(route, asked, sent)
     )
     earlier = idempotency.replay(svc.store, claim) if claim else None
     if earlier is not None:
         return earlier, False
+    check_queue(svc)
     job_id = new_job_id()
     keys = storage_keys(job_id)
     for name, upload in uploads.items():
@@ -93,6 +107,8 @@ def submit(
         options=options_json,
         input=uploads["original"].facts(),
         files={name: keys[name] for name in uploads},
+        warnings=input_warnings(uploads["original"].info),
+        webhook_url=callback,
     )
     return _record_and_send(svc, job, claim)
 
