@@ -21,7 +21,7 @@ PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "i
 class JobQueue(Protocol):
     """Where the API puts job ids for the workers."""
 
-    def send(self, job_id: str) -> None: ...
+    def send(self, job_id: str, queue: str = PROCESS_QUEUE) -> None: ...
 
     def revoke(self, task_id: str) -> None: ...
 
@@ -29,7 +29,9 @@ class JobQueue(Protocol):
 class TaskQueue(Protocol):
     """Sending any task by name at a priority (batches: items, expansion, result copies)."""
 
-    def send_task(self, name: str, args: list[Any], priority: int) -> None: ...
+    def send_task(
+        self, name: str, args: list[Any], priority: int, queue: str = PROCESS_QUEUE
+    ) -> None: ...
 
 
 class CeleryQueue:
@@ -39,17 +41,19 @@ class CeleryQueue:
         self._app = Celery("cutout-api")
         self._app.conf.update(celery_config(settings))
 
-    def send(self, job_id: str) -> None:
+    def send(self, job_id: str, queue: str = PROCESS_QUEUE) -> None:
         """A single (interactive) job: the highest priority, ahead of every batch item."""
-        self.send_task(PROCESS_TASK, [job_id], INTERACTIVE_PRIORITY)
+        self.send_task(PROCESS_TASK, [job_id], INTERACTIVE_PRIORITY, queue=queue)
 
-    def send_task(self, name: str, args: list[Any], priority: int) -> None:
-        """Send task `name` at `priority` (shared/tasks.py: 0 is the highest)."""
+    def send_task(
+        self, name: str, args: list[Any], priority: int, queue: str = PROCESS_QUEUE
+    ) -> None:
+        """Send task `name` to `queue` at `priority` (shared/tasks.py: 0 is the highest)."""
         try:
             self._app.send_task(
                 name,
                 args=args,
-                queue=PROCESS_QUEUE,
+                queue=queue,
                 priority=priority,
                 retry=True,
                 retry_policy=PUBLISH_RETRY,

@@ -9,12 +9,13 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from api.backpressure import check_queue
 from api.services import Services
 from api.uploads import Upload, option_fields, read_image
-from shared import idempotency, webhooks
+from shared import capacity, idempotency, webhooks
 from shared.errors import InvalidImage, InvalidOption, QueueUnavailable
 from shared.idempotency import Claim
 from shared.imageinfo import input_warnings
 from shared.jobs import Job, new_job_id
 from shared.options import MODEL_NAMES, ProcessOptions
+from shared.routing import route
 from shared.tasks import storage_keys
 
 
@@ -36,10 +37,12 @@ def webhook_url(svc: Services, form: MultiDict[str, str]) -> str | None:
 
 
 def _accepted_megapixels(svc: Services) -> float:
-    """The API's limit, lowered to what the live workers' memory allows when they say."""
-    workers = svc.store.workers_max_megapixels(svc.settings.ready_heartbeat_max_age)
-    limit = svc.settings.max_megapixels
-    return limit if workers is None else min(limit, workers)
+    """The API's limit, lowered to the largest size class a live worker holds."""
+    return capacity.accepted_megapixels(
+        svc.store.redis,
+        configured=svc.settings.max_megapixels,
+        max_age=svc.settings.ready_heartbeat_max_age,
+    )
 
 
 def _uploads(
@@ -120,7 +123,7 @@ def _record_and_send(svc: Services, job: Job, claim: Claim | None) -> tuple[Job,
             svc.storage.delete_prefix(storage_keys(job.id)["prefix_inputs"])
             return recorded, False
     try:
-        svc.queue.send(job.id)
+        svc.queue.send(job.id, queue=route(job).queue)
     except QueueUnavailable as exc:
         svc.store.fail(job.id, exc.code, exc.message)
         if claim is not None:

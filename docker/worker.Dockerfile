@@ -33,6 +33,11 @@ COPY --from=models /models /models
 COPY shared/ shared/
 COPY worker/ worker/
 COPY scripts/ scripts/
+# The `cutout` command (its dependencies are the worker's), for the operator:
+#   docker compose exec worker cutout keys create NAME
+COPY cutout/ cutout/
+RUN printf '#!/bin/sh\nexec python -c "from cutout.cli.main import cli; cli(prog_name=\047cutout\047)" "$@"\n' \
+    > /usr/local/bin/cutout && chmod 755 /usr/local/bin/cutout
 
 RUN useradd --system --no-create-home --uid 10001 cutout \
     && mkdir -p /var/cache/cutout/openvino && chown cutout /var/cache/cutout/openvino

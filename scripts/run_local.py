@@ -35,8 +35,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 EVAL_DIR = Path(os.environ.get("CUTOUT_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval"))
 SAMPLE = EVAL_DIR / "rembg-fixtures" / "fixtures" / "car-1.jpg"
-# Seconds between SIGTERM and SIGKILL; Celery finishes the job in hand before it exits.
-API_STOP, WORKER_STOP, REDIS_STOP = 10.0, 60.0, 10.0
+# Seconds between SIGTERM and SIGKILL. A worker gets its job's hard time limit and this
+# margin (worker_stop_timeout): Celery finishes the job in hand before it exits.
+API_STOP, WORKER_STOP_MARGIN, REDIS_STOP = 10.0, 30.0, 10.0
 # The webhook sender finishes the attempts in hand (15 s each at most) before it exits.
 WEBHOOKS_STOP = 20.0
 SECRET_NAMES = ("WEBHOOK_SECRET", "CUTOUT_WEBHOOK_SECRET")
@@ -90,7 +91,12 @@ def stop_child(child: Child) -> None:
     """SIGTERM the child, SIGKILL its whole process group after its timeout."""
     process = child.process
     if process.poll() is None:
-        print(f"run_local: stopping {child.name}", flush=True)
+        wait = (
+            f" (up to {child.stop_timeout:.0f} s: a job in hand finishes)"
+            if "worker" in child.name
+            else ""
+        )
+        print(f"run_local: stopping {child.name}{wait}", flush=True)
         process.terminate()
         try:
             process.wait(child.stop_timeout)
@@ -158,6 +164,17 @@ def storage_url(data_dir: Path) -> str:
     return f"file://{folder}"
 
 
+def worker_stop_timeout() -> float:
+    """Seconds a stopping worker may take: the longest a job may run, plus a margin."""
+    # Imported here, after REPO_ROOT is on the path: this checkout's settings, as the
+    # children (started in REPO_ROOT) read them.
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from shared.settings import Settings
+
+    return Settings().task_time_limit + WORKER_STOP_MARGIN
+
+
 def child_env(redis_url: str, data_dir: Path) -> dict[str, str]:
     env = dict(os.environ, REDIS_URL=redis_url, CUTOUT_REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
     if "CUTOUT_STORAGE_URL" not in env and "STORAGE_URL" not in env:
@@ -216,9 +233,10 @@ def run(args: argparse.Namespace, children: list[Child]) -> None:
     wait_ready(children, lambda: redis_answers(redis_url), "redis", 15)
     env = child_env(redis_url, data_dir)
     if not args.no_worker:
+        stop_timeout = worker_stop_timeout()
         for number in range(1, args.workers + 1):
             name = "worker" if args.workers == 1 else f"worker{number}"
-            children.append(start(name, worker_command(number), env, WORKER_STOP))
+            children.append(start(name, worker_command(number), env, stop_timeout))
         if not args.no_webhooks:
             children.append(start("webhooks", webhooks_command(), env, WEBHOOKS_STOP))
     if not args.no_api:

@@ -7,20 +7,28 @@ its error code. Every item is a job record with the batch's tenant, options and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from shared import dedupe
 from shared.batches import Batch, BatchStore, after_job_ended
 from shared.errors import CutoutError, FileTooLarge, QueueUnavailable
 from shared.imageinfo import probe
 from shared.jobs import Job, JobStore, Status, new_job_id
+from shared.routing import route
 from shared.storage import Storage
-from shared.tasks import BULK_PRIORITY, COPY_TASK, PROCESS_TASK, storage_keys
+from shared.tasks import PROCESS_QUEUE, storage_keys
+
 
 # send(task name, args, priority): the API's queue or the worker's Celery app.
-Send = Callable[[str, list[Any], int], None]
+class Send(Protocol):
+    """Sends a task by name (api/queue.py CeleryQueue.send_task's shape)."""
+
+    def __call__(
+        self, name: str, args: list[Any], priority: int, queue: str = PROCESS_QUEUE
+    ) -> None: ...
+
+
 MAX_LABEL = 255
 
 
@@ -57,9 +65,9 @@ class ItemMaker:
         self.storage.put(original, data, content_type=info.media_type)
         job.files = {"original": original}
         self._record(batch, job)
-        task = COPY_TASK if job.deduplicated_from else PROCESS_TASK
+        where = route(job)
         try:
-            self.send(task, [job.id], BULK_PRIORITY)
+            self.send(where.task, [job.id], where.priority, where.queue)
         except QueueUnavailable as exc:
             self.store.fail(job.id, exc.code, exc.message)
         return job

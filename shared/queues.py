@@ -12,18 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from shared.tasks import PROCESS_QUEUE
+from shared.capacity import all_queues
+from shared.tasks import queue_lists
 
-# kombu.transport.redis.Channel.sep and PRIORITY_STEPS (kombu 5.x).
-PRIORITY_SEPARATOR = "\x06\x16"
-PRIORITY_STEPS = (0, 3, 6, 9)
-# The queues a submission adds to; a bulk queue would be listed here as well.
-SUBMISSION_QUEUES: tuple[str, ...] = (PROCESS_QUEUE,)
+# The queues a submission adds to: one per size class (shared/capacity.py); a bulk queue
+# would be listed here as well.
+SUBMISSION_QUEUES: tuple[str, ...] = tuple(all_queues())
 
 
-def queue_keys(queue: str, steps: Iterable[int] = PRIORITY_STEPS) -> list[str]:
+def queue_keys(queue: str) -> list[str]:
     """The Redis list keys kombu uses for `queue`, one per priority step."""
-    return [queue if step == 0 else f"{queue}{PRIORITY_SEPARATOR}{step}" for step in steps]
+    return queue_lists(queue)
 
 
 def queue_depth(redis: Any, queues: Iterable[str] = SUBMISSION_QUEUES) -> int:

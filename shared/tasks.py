@@ -67,6 +67,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "visibility_timeout": settings.broker_visibility_timeout,
             "queue_order_strategy": "priority",
             "priority_steps": PRIORITY_STEPS,
+            # kombu looks for them only every interval x throttle s (10 x 10 by default), so
+            # a job of a SIGKILLed worker waited up to 100 s more; one scan per interval.
+            "unacked_restore_interval": min(10, max(1, settings.broker_visibility_timeout // 10)),
+            "unacked_restore_throttle": 1,
         },
         "broker_connection_retry_on_startup": True,
         "task_default_queue": PROCESS_QUEUE,

@@ -28,9 +28,9 @@ from worker.services import job_settings, job_store, storage
 COPY_WAIT_RETRIES = 300
 
 
-def send(name: str, args: list[Any], priority: int) -> None:
+def send(name: str, args: list[Any], priority: int, queue: str = PROCESS_QUEUE) -> None:
     """Send a task from the worker, by name, like the API does."""
-    app.send_task(name, args=args, queue=PROCESS_QUEUE, priority=priority)
+    app.send_task(name, args=args, queue=queue, priority=priority)
 
 
 @lru_cache(maxsize=1)

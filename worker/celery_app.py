@@ -16,18 +16,19 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import setup_logging, worker_process_init, worker_ready, worker_shutdown
+from kombu import Queue
 
-from shared import logs, telemetry
+from shared import capacity, logs, telemetry
 from shared.errors import CutoutError
 from shared.options import ProcessOptions
+from shared.routing import route
 from shared.settings import get_settings
 from shared.tasks import (
-    PROCESS_QUEUE,
-    PROCESS_TASK,
     celery_config,
     stale_seconds,
     time_limit_problems,
 )
+from worker.liveness import LivenessFile
 from worker.models.session import get_model
 from worker.pipeline.run import resolve
 from worker.reaper import reap
@@ -56,17 +57,28 @@ app.conf.update(
     task_time_limit=settings.task_time_limit,
     worker_send_task_events=False,
     imports=["worker.tasks", "worker.batchtasks"],
+    # The size classes this worker's memory holds (shared/capacity.py); -Q overrides.
+    task_queues=[Queue(name) for name in capacity.queues_for_worker(budget.max_megapixels)],
 )
+app.steps["consumer"].add(LivenessFile)
 
 _stop = threading.Event()
 
 
 def _resend(job_id: str, task_id: str) -> None:
-    app.send_task(PROCESS_TASK, args=[job_id], task_id=task_id, queue=PROCESS_QUEUE)
+    # The same task, size class and priority as the first send (shared/routing.py).
+    job = job_store().get(job_id)
+    if job is None:
+        return
+    where = route(job)
+    app.send_task(
+        where.task, args=[job_id], task_id=task_id, queue=where.queue, priority=where.priority
+    )
 
 
 def _beat(name: str) -> None:
     job_store().beat(name, max_megapixels=budget.max_megapixels)
+    capacity.prune_stale(job_store().redis)
 
 
 def _sweep() -> None:
@@ -107,14 +119,18 @@ def _setup_logging(**_: Any) -> None:
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     telemetry.serve(settings.worker_metrics_port)
     name = getattr(sender, "hostname", "worker")
-    log.info("%s: %s", name, budget.describe())
+    log.info("%s: %s; queues %s", name, budget.describe(), ", ".join(app.amqp.queues))
     warn_about_redis(job_store().redis)
     threading.Thread(target=_heartbeat_loop, args=(name,), daemon=True, name="heartbeat").start()
 
 
 @worker_shutdown.connect
-def _stop_heartbeat(**_: Any) -> None:
+def _stop_heartbeat(sender: Any = None, **_: Any) -> None:
     _stop.set()
+    try:  # no job is routed on this worker's account any more
+        capacity.forget_worker(job_store().redis, getattr(sender, "hostname", "worker"))
+    except Exception:  # Redis down: the entry goes stale and is pruned later
+        log.warning("could not remove this worker's heartbeat")
 
 
 def _load_default_model() -> None:

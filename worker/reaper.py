@@ -31,7 +31,7 @@ import redis
 
 from shared import unfinished
 from shared.jobs import Job, JobStore, Status
-from shared.tasks import PROCESS_QUEUE
+from shared.queues import SUBMISSION_QUEUES, queue_keys
 
 log = logging.getLogger(__name__)
 # Where kombu's Redis transport keeps delivered, unacknowledged messages (its `unacked_key`).
@@ -129,8 +129,10 @@ def on_broker(client: redis.Redis, job_ids: Iterable[str]) -> set[str]:
             raw = message.encode() if isinstance(message, str) else message
             held.update(job_id for job_id, needle in wanted.items() if needle in raw)
 
-    length = int(client.llen(PROCESS_QUEUE))
-    for start in range(0, length, SCAN_CHUNK):
-        look(client.lrange(PROCESS_QUEUE, start, start + SCAN_CHUNK - 1))
+    # Every size class's queue (shared/capacity.py), every priority list of each.
+    for key in (key for queue in SUBMISSION_QUEUES for key in queue_keys(queue)):
+        length = int(client.llen(key))
+        for start in range(0, length, SCAN_CHUNK):
+            look(client.lrange(key, start, start + SCAN_CHUNK - 1))
     look(raw for _tag, raw in client.hscan_iter(BROKER_UNACKED, count=SCAN_CHUNK))
     return held

@@ -15,6 +15,7 @@ from shared.errors import QueueUnavailable
 from shared.jobs import JobStore
 from shared.settings import Settings
 from shared.storage.memory import MemoryStorage
+from shared.tasks import PROCESS_QUEUE
 
 
 @dataclass
@@ -22,16 +23,18 @@ class RecordingQueue:
     """A queue that remembers what was sent (or refuses, like a broker that is down)."""
 
     sent: list[str] = field(default_factory=list)
+    queues: list[str] = field(default_factory=list)
     revoked: list[str] = field(default_factory=list)
     down: bool = False
 
     def revoke(self, task_id: str) -> None:
         self.revoked.append(task_id)
 
-    def send(self, job_id: str) -> None:
+    def send(self, job_id: str, queue: str = PROCESS_QUEUE) -> None:
         if self.down:
             raise QueueUnavailable("the job queue is unreachable (test)")
         self.sent.append(job_id)
+        self.queues.append(queue)
 
 
 @dataclass
@@ -74,8 +77,8 @@ def inline_api(api: Api) -> Api:
     from worker.jobrunner import run_job
 
     class InlineQueue(RecordingQueue):
-        def send(self, job_id: str) -> None:
-            super().send(job_id)
+        def send(self, job_id: str, queue: str = PROCESS_QUEUE) -> None:
+            super().send(job_id, queue)
             run_job(
                 job_id,
                 store=api.store,

@@ -9,7 +9,7 @@ import fakeredis
 import pytest
 from celery import Celery
 
-from shared import unfinished
+from shared import capacity, unfinished
 from shared.jobs import Job, JobStore, Status
 from shared.storage.memory import MemoryStorage
 from shared.tasks import PROCESS_QUEUE, PROCESS_TASK
@@ -113,14 +113,17 @@ def test_after_max_resends_the_job_fails_stalled(store: JobStore) -> None:
 
 
 def test_a_job_whose_message_the_broker_holds_is_only_waiting(store: JobStore) -> None:
-    for job_id in ("queued", "delivered", "lost"):
+    for job_id in ("queued", "delivered", "lost", "larger"):
         _stuck(store, job_id)
     store.redis.rpush(PROCESS_QUEUE, _celery_message("queued"))
     store.redis.hset(BROKER_UNACKED, "tag", json.dumps([_celery_message("delivered").decode()]))
-    assert on_broker(store.redis, ["queued", "delivered", "lost"]) == {"queued", "delivered"}
+    # A larger photo waits in its size class's queue (shared/capacity.py), not in `cutout`.
+    store.redis.rpush(capacity.queue_for(20), _celery_message("larger"))
+    found = on_broker(store.redis, ["queued", "delivered", "lost", "larger"])
+    assert found == {"queued", "delivered", "larger"}
     send = Sender()
     done = reap(store, send, stale_after=STALE, max_resends=3, now=1_000.0)
-    assert sorted(done.waiting) == ["delivered", "queued"] and done.resent == ["lost"]
+    assert sorted(done.waiting) == ["delivered", "larger", "queued"] and done.resent == ["lost"]
     # Looked at again one period later, not at every pass.
     assert _index(store)["queued"] == 1_000.0
     assert reap(store, send, stale_after=STALE, max_resends=3, now=1_050.0).waiting == []
