@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.batches import BatchStore
 from shared.batchitems import ItemMaker
-from shared.tasks import BULK_PRIORITY, COPY_TASK, EXPAND_TASK, PROCESS_TASK
+from shared.tasks import BULK_PRIORITY, COPY_TASK, EXPAND_TASK, PROCESS_QUEUE, PROCESS_TASK
 from tests.api.conftest import Api, RecordingQueue
 from worker.expand import Limits, expand_source
 from worker.jobrunner import run_job
@@ -27,11 +27,16 @@ class PriorityQueue(RecordingQueue):
     ran: list[tuple[str, list[Any]]] = field(default_factory=list)
     _order: Any = field(default_factory=itertools.count)
 
-    def send(self, job_id: str) -> None:
-        super().send(job_id)
-        self.send_task(PROCESS_TASK, [job_id], 0)
+    queues: list[str] = field(default_factory=list)
 
-    def send_task(self, name: str, args: list[Any], priority: int) -> None:
+    def send(self, job_id: str, queue: str = PROCESS_QUEUE) -> None:
+        super().send(job_id, queue)
+        self.send_task(PROCESS_TASK, [job_id], 0, queue)
+
+    def send_task(
+        self, name: str, args: list[Any], priority: int, queue: str = PROCESS_QUEUE
+    ) -> None:
+        self.queues.append(queue)
         if self.down:
             super().send(args[0])  # raises QueueUnavailable
         heapq.heappush(self.tasks, (priority, next(self._order), name, args))
