@@ -157,30 +157,41 @@ def _canvas(placed: Placed, options: ProcessOptions, background: Image.Image | N
     return Image.new("RGBA", placed.canvas, color or (0, 0, 0, 0))
 
 
+def _shadow_of(placed: Placed, options: ProcessOptions) -> Image.Image | None:
+    """The shadow's opacity over the canvas, for the placed subject (None: no shadow)."""
+    if options.shadow == "none" or placed.layer is None or placed.subject is None:
+        return None
+    subject, (x, y) = placed.subject, placed.at
+    own = placed.layer.getchannel("A").crop(
+        (
+            subject.left - x,
+            subject.top - y,
+            subject.left - x + subject.width,
+            subject.top - y + subject.height,
+        )
+    )
+    spec = shadow_spec(options, subject)
+    return shadow_mask(own, (subject.left, subject.top), placed.canvas, spec)
+
+
 def _layered(
     rgb: Image.Image, alpha: Image.Image, options: ProcessOptions, background: Image.Image | None
 ) -> Composed:
     """A canvas, the shadow cast from the subject's alpha on it, the subject over both."""
     clean = bool(options.clean_colors) and options.mode != "mask"
     placed = place_subject(rgb, alpha, options, clean_colors=clean)
-    canvas = _canvas(placed, options, background)
+    mask = _shadow_of(placed, options)
+    if mask is not None and options.mode == "cutout":
+        # The shadow layer is the canvas: no second full-size transparent picture.
+        canvas, mask = shadow_layer(mask), None
+    else:
+        canvas = _canvas(placed, options, background)
     if placed.layer is None or placed.subject is None:
         return Composed(canvas, None, placed.warnings)
     if options.mode == "mask":
         canvas.paste(placed.layer.getchannel("A"), placed.at)
         return Composed(canvas, placed.subject, placed.warnings)
-    if options.shadow != "none":
-        subject = placed.subject
-        own = placed.layer.getchannel("A").crop(
-            (
-                subject.left - placed.at[0],
-                subject.top - placed.at[1],
-                subject.left - placed.at[0] + subject.width,
-                subject.top - placed.at[1] + subject.height,
-            )
-        )
-        spec = shadow_spec(options, subject)
-        mask = shadow_mask(own, (subject.left, subject.top), placed.canvas, spec)
+    if mask is not None and options.mode != "cutout":
         if canvas.mode == "RGB":
             darken(canvas, mask)
         else:
