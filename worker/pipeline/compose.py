@@ -144,17 +144,42 @@ def _shadow_in_place(
     return Composed(picture, subject)
 
 
-def _canvas(placed: Placed, options: ProcessOptions, background: Image.Image | None) -> Image.Image:
-    """The empty canvas the mode asks for: transparent, a colour, a picture or black."""
+def _canvas(
+    placed: Placed,
+    options: ProcessOptions,
+    background: Image.Image | None,
+    rgb: Image.Image,
+    shadow: Image.Image | None,
+) -> Image.Image:
+    """The canvas the mode asks for (transparent, a colour, a picture or black), with the
+    shadow cast on it. A canvas the photo's size reuses `rgb`, whose subject is already
+    in its layer: a 25 MP photo framed in place holds one full-size picture, not two."""
+    reuse = placed.canvas == rgb.size
     if options.mode == "mask":
         return Image.new("L", placed.canvas, 0)
     if options.mode == "image":
         assert background is not None  # noqa: S101 - compose checked it
-        return ImageOps.fit(background.convert("RGB"), placed.canvas, Image.Resampling.LANCZOS)
+        canvas = ImageOps.fit(background.convert("RGB"), placed.canvas, Image.Resampling.LANCZOS)
+        return canvas if shadow is None else darken(canvas, shadow)
     color = options.bg_color if options.mode == "color" else None
     if color is not None and color[3] == 255:
-        return Image.new("RGB", placed.canvas, color[:3])
-    return Image.new("RGBA", placed.canvas, color or (0, 0, 0, 0))
+        if reuse:
+            rgb.paste(color[:3], (0, 0, *rgb.size))
+        canvas = rgb if reuse else Image.new("RGB", placed.canvas, color[:3])
+        return canvas if shadow is None else darken(canvas, shadow)
+    if color is None and shadow is not None:
+        # The shadow layer is the canvas: no second full-size transparent picture.
+        return _filled(rgb, (0, 0, 0), shadow) if reuse else shadow_layer(shadow)
+    fill = color or (0, 0, 0, 0)
+    canvas = _filled(rgb, fill[:3], fill[3]) if reuse else Image.new("RGBA", placed.canvas, fill)
+    return canvas if shadow is None else over(canvas, shadow_layer(shadow))
+
+
+def _filled(rgb: Image.Image, colour: tuple[int, ...], alpha: Image.Image | int) -> Image.Image:
+    """`rgb` itself, painted one colour with the given alpha (it becomes RGBA)."""
+    rgb.paste(colour, (0, 0, *rgb.size))
+    rgb.putalpha(alpha)
+    return rgb
 
 
 def _shadow_of(placed: Placed, options: ProcessOptions) -> Image.Image | None:
@@ -180,22 +205,12 @@ def _layered(
     """A canvas, the shadow cast from the subject's alpha on it, the subject over both."""
     clean = bool(options.clean_colors) and options.mode != "mask"
     placed = place_subject(rgb, alpha, options, clean_colors=clean)
-    mask = _shadow_of(placed, options)
-    if mask is not None and options.mode == "cutout":
-        # The shadow layer is the canvas: no second full-size transparent picture.
-        canvas, mask = shadow_layer(mask), None
-    else:
-        canvas = _canvas(placed, options, background)
+    canvas = _canvas(placed, options, background, rgb, _shadow_of(placed, options))
     if placed.layer is None or placed.subject is None:
         return Composed(canvas, None, placed.warnings)
     if options.mode == "mask":
         canvas.paste(placed.layer.getchannel("A"), placed.at)
         return Composed(canvas, placed.subject, placed.warnings)
-    if mask is not None and options.mode != "cutout":
-        if canvas.mode == "RGB":
-            darken(canvas, mask)
-        else:
-            over(canvas, shadow_layer(mask))
     if canvas.mode == "RGB":
         canvas.paste(placed.layer, placed.at, placed.layer)
     else:
