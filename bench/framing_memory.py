@@ -85,11 +85,9 @@ def main() -> None:
     print(f"| options ({args.size}, {args.preset}) | peak RSS MB | vs plain cut-out |")
     print("| --- | --- | --- |")
     for row in rows:
-        shown = {k: v for k, v in row["options"].items() if k != "preset"} or "plain cut-out"
+        shown = json.dumps({k: v for k, v in row["options"].items() if k != "preset"})
         extra = row["peak_rss_mb"] - plain
-        print(
-            f"| `{json.dumps(shown) if isinstance(shown, dict) else shown}` | {row['peak_rss_mb']} | {extra:+d} |"
-        )
+        print(f"| `{shown}` | {row['peak_rss_mb']} | {extra:+d} |")
     result = {
         "command": f"python -m bench.framing_memory --size {args.size} --preset {args.preset}",
         "load_average": {"start": start_load, "end": load_average()},
