@@ -24,7 +24,9 @@ from worker.pipeline.shadow import (
     under_cutout,
 )
 
-# A pixel counts as subject (for cropping) from half opacity up: the same cut as the metrics.
+# A pixel counts as subject for `crop` from half opacity up: the same cut as the metrics
+# (crop_margin leaves room for the soft edge). Framing and the foreground box use the low
+# threshold of worker/pipeline/framing.py instead: nothing of the subject may be cut off.
 SUBJECT_LEVEL = 128
 
 
@@ -136,7 +138,8 @@ def _shadow_in_place(
         picture = under_colour(rgb, alpha, mask, color[:3])
     elif options.mode == "image":
         assert background is not None  # noqa: S101 - compose checked it
-        picture = darken(ImageOps.fit(background.convert("RGB"), rgb.size), mask)
+        fitted = ImageOps.fit(background.convert("RGB"), rgb.size, Image.Resampling.LANCZOS)
+        picture = darken(fitted, mask)
         picture.paste(rgb, (0, 0), alpha)
     else:
         picture = over(Image.new("RGBA", rgb.size, color), shadow_layer(mask))
