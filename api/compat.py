@@ -2,13 +2,16 @@
 
 `/remove-bg` and `/api/remove-background` wait for the job (up to CUTOUT_SYNC_WAIT_SECONDS)
 and answer with the image; `/evaluate` answers with the metrics. A job that takes longer
-gets `202` with the job, like `POST /v1/jobs`.
+gets `202` with the job, like `POST /v1/jobs`, and so does every request that arrives while
+CUTOUT_SYNC_WAIT_SLOTS others are already waiting in this process (api/backpressure.py).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from api.auth import current_tenant
+from api.backpressure import sync_slot
 from api.downloads import send_output
 from api.errors import error_response
 from api.representation import job_json
@@ -25,10 +28,15 @@ def _submit_and_wait(svc: Services, **submit_options: object) -> Job:
         svc,
         request.form,
         request.files,
+        tenant=current_tenant(),
+        route=request.path,
         idempotency_key=request.headers.get("Idempotency-Key"),
         **submit_options,
     )
-    return svc.store.wait(job.id, svc.settings.sync_wait_seconds) or job
+    with sync_slot() as may_wait:
+        if not may_wait:  # every slot is taken: answer with the job as it stands now
+            return svc.store.get(job.id) or job
+        return svc.store.wait(job.id, svc.settings.sync_wait_seconds) or job
 
 
 def _not_done(job: Job) -> tuple[Response, int] | None:
@@ -51,6 +59,11 @@ def _remove_background() -> Response | tuple[Response, int]:
         return pending
     response = send_output(svc, job, "result", allow_redirect=False)
     response.headers["X-Job-Id"] = job.id
+    response.headers["X-Cutout-Method"] = job.method or "unknown"
+    if job.warnings:  # e.g. the model failed and GrabCut made the mask (ASCII, one line)
+        response.headers["X-Cutout-Warnings"] = " ".join(
+            "; ".join(job.warnings).encode("ascii", "replace").decode().split()
+        )
     return response
 
 

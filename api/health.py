@@ -1,19 +1,27 @@
-"""Liveness (/health) and readiness (/ready: Redis, storage and a live worker)."""
+"""Liveness (/health) and readiness (/ready: Redis, storage and a live worker).
+
+/ready is public, so its details are fixed words and numbers: never an exception's text,
+which can name hosts, buckets, paths or credentials in a URL. The reason goes to the log.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from api.auth import public
 from api.services import services
 from shared.errors import CutoutError
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/health")
+@public
 def health() -> Response:
     """The process is up (it says nothing about Redis or workers: see /ready)."""
     return jsonify({"status": "ok"})
@@ -24,7 +32,8 @@ def _check_redis() -> tuple[bool, Any]:
         services().store.redis.ping()
         return True, "ok"
     except Exception as exc:  # any Redis client error means "not ready"
-        return False, f"unreachable: {exc}"
+        log.warning("ready: redis check failed: %s", type(exc).__name__)
+        return False, "unreachable"
 
 
 def _check_storage() -> tuple[bool, Any]:
@@ -32,15 +41,16 @@ def _check_storage() -> tuple[bool, Any]:
         services().storage.ping()
         return True, "ok"
     except CutoutError as exc:
-        return False, exc.message
+        log.warning("ready: storage check failed: %s", exc.code)
+        return False, "unreachable"
 
 
 def _check_worker() -> tuple[bool, Any]:
     svc = services()
     try:
         latest = svc.store.latest_heartbeat()
-    except Exception as exc:  # Redis down: reported by the redis check too
-        return False, f"unknown: {exc}"
+    except Exception:  # Redis down: reported (and logged) by the redis check
+        return False, "unknown"
     if latest is None:
         return False, "no worker has reported yet"
     age = round(time.time() - latest, 1)
@@ -49,6 +59,7 @@ def _check_worker() -> tuple[bool, Any]:
 
 
 @blueprint.get("/ready")
+@public
 def ready() -> tuple[Response, int]:
     """200 when Redis and storage answer and a worker reported recently, else 503."""
     checks = {"redis": _check_redis(), "storage": _check_storage(), "worker": _check_worker()}

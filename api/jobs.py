@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from api.auth import current_tenant
 from api.downloads import send_output
 from api.representation import job_json
 from api.services import services
@@ -16,9 +17,9 @@ blueprint = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 
 
 def find_job(job_id: str) -> Job:
-    """The job, or a 404 that does not say whether it ever existed."""
+    """The tenant's job, or a 404 that does not say whether it exists for anyone else."""
     job = services().store.get(job_id)
-    if job is None:
+    if job is None or job.tenant != current_tenant():
         raise NotFound(f"no job {job_id} (unknown, deleted or expired)")
     return job
 
@@ -29,6 +30,8 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
         services(),
         request.form,
         request.files,
+        tenant=current_tenant(),
+        route=request.path,
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
     body = job_json(job)
@@ -61,6 +64,8 @@ def delete_job(job_id: str) -> Response | tuple[str, int]:
     if not job.status.is_terminal():
         after = svc.store.cancel(job_id)
         if after is not None and after.status is Status.CANCELED:
+            if after.task_id is not None:  # stop the task that runs it, if one does
+                svc.queue.revoke(after.task_id)
             return jsonify(job_json(after))
         # It finished in the meantime: delete it like any finished job.
     keys = storage_keys(job_id)

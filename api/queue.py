@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 from celery import Celery
@@ -11,6 +12,7 @@ from shared.errors import QueueUnavailable
 from shared.settings import Settings
 from shared.tasks import PROCESS_QUEUE, PROCESS_TASK, celery_config
 
+log = logging.getLogger(__name__)
 # Give up publishing after about a second and a half: the client gets a 503 it can retry,
 # rather than a request hanging while Redis is down.
 PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
@@ -20,6 +22,8 @@ class JobQueue(Protocol):
     """Where the API puts job ids for the workers."""
 
     def send(self, job_id: str) -> None: ...
+
+    def revoke(self, task_id: str) -> None: ...
 
 
 class CeleryQueue:
@@ -40,3 +44,10 @@ class CeleryQueue:
             )
         except (OperationalError, OSError) as exc:
             raise QueueUnavailable(f"the job queue is unreachable ({exc})") from exc
+
+    def revoke(self, task_id: str) -> None:
+        """Stop the task if a worker runs it (SIGTERM to its child); never raises."""
+        try:
+            self._app.control.revoke(task_id, terminate=True, signal="SIGTERM")
+        except (OperationalError, OSError) as exc:  # the worker sweeps its late outputs
+            log.warning("could not revoke task %s: %s", task_id, exc)

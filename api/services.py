@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
 from api.queue import JobQueue
 from shared.jobs import JobStore
+from shared.keys import KeyStore
+from shared.netguard import Resolver, system_resolver
 from shared.settings import Settings
 from shared.storage import Storage
 
@@ -18,6 +20,9 @@ class Services:
     store: JobStore
     storage: Storage
     queue: JobQueue
+    keys: KeyStore
+    # How webhook_url hosts are resolved when checked (tests pass a fake: no real DNS).
+    resolver: Resolver = field(default=system_resolver)
 
 
 def services() -> Services:

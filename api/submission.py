@@ -6,9 +6,13 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from api.backpressure import check_queue
 from api.services import Services
 from api.uploads import Upload, option_fields, read_image
+from shared import idempotency, webhooks
 from shared.errors import InvalidImage, InvalidOption, QueueUnavailable
+from shared.idempotency import Claim
+from shared.imageinfo import input_warnings
 from shared.jobs import Job, new_job_id
 from shared.options import MODEL_NAMES, ProcessOptions
 from shared.tasks import storage_keys
@@ -20,6 +24,15 @@ def parse_options(form: MultiDict[str, str], overrides: dict[str, Any]) -> Proce
     if options.model is not None and options.model not in MODEL_NAMES:
         raise InvalidOption(f"model: unknown model {options.model!r}; use one of {MODEL_NAMES}")
     return options
+
+
+def webhook_url(svc: Services, form: MultiDict[str, str]) -> str | None:
+    """The form's `webhook_url`, checked by the address guard (None when not given)."""
+    url = form.get("webhook_url", "").strip()
+    if not url:
+        return None
+    allow_private = svc.settings.webhook_allow_private
+    return webhooks.validate_url(url, allow_private=allow_private, resolver=svc.resolver)
 
 
 def _accepted_megapixels(svc: Services) -> float:
@@ -58,35 +71,61 @@ def submit(
     form: MultiDict[str, str],
     files: MultiDict[str, FileStorage],
     *,
+    tenant: str,
+    route: str,
     idempotency_key: str | None = None,
     overrides: dict[str, Any] | None = None,
     wants_truth: bool = False,
 ) -> tuple[Job, bool]:
     """Store the uploads, record the job and enqueue it; returns (job, created).
 
-    With an Idempotency-Key seen before, nothing new is stored and the first job comes back.
+    With an Idempotency-Key the tenant used before for the same request, nothing new is
+    stored and the first job comes back; with a different request it is an error.
     """
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
-        raise InvalidOption("Idempotency-Key: 1 to 255 characters")
     options = parse_options(form, overrides or {})
+    callback = webhook_url(svc, form)
     uploads = _uploads(svc, files, options, wants_truth)
+    options_json = options.model_dump(mode="json", exclude_none=True)
+    sent = {name: upload.data for name, upload in uploads.items()}
+    asked = {**options_json, "webhook_url": callback} if callback else options_json
+    claim = idempotency.make_claim(
+        tenant, idempotency_key, idempotency.fingerprint(route, asked, sent)
+    )
+    earlier = idempotency.replay(svc.store, claim) if claim else None
+    if earlier is not None:
+        return earlier, False
+    check_queue(svc)
     job_id = new_job_id()
     keys = storage_keys(job_id)
     for name, upload in uploads.items():
         svc.storage.put(keys[name], upload.data, content_type=upload.info.media_type)
     job = Job(
         id=job_id,
-        options=options.model_dump(mode="json", exclude_none=True),
+        tenant=tenant,
+        options=options_json,
         input=uploads["original"].facts(),
         files={name: keys[name] for name in uploads},
+        warnings=input_warnings(uploads["original"].info),
+        webhook_url=callback,
     )
-    job, created = svc.store.create(job, idempotency_key=idempotency_key)
-    if not created:
-        svc.storage.delete_prefix(keys["prefix_inputs"])
-        return job, False
+    return _record_and_send(svc, job, claim)
+
+
+def _record_and_send(svc: Services, job: Job, claim: Claim | None) -> tuple[Job, bool]:
+    if claim is None:
+        svc.store.create(job)
+    else:
+        recorded, created = idempotency.create(svc.store, job, claim)
+        if not created:  # an identical request won the race: keep its job, drop our files
+            svc.storage.delete_prefix(storage_keys(job.id)["prefix_inputs"])
+            return recorded, False
     try:
-        svc.queue.send(job_id)
+        svc.queue.send(job.id)
     except QueueUnavailable as exc:
-        svc.store.fail(job_id, exc.code, exc.message)
+        svc.store.fail(job.id, exc.code, exc.message)
+        if claim is not None:
+            idempotency.release(svc.store, claim, job.id)
         raise
+    if claim is not None:
+        idempotency.confirm(svc.store, claim, job.id)
     return job, True

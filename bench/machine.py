@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
 from collections.abc import Iterable
@@ -38,6 +39,7 @@ def machine_info() -> dict[str, Any]:
     ]
     packages = ("onnxruntime", "openvino", "numpy", "pillow", "opencv-python-headless")
     return {
+        "date": datetime.date.today().isoformat(),
         "cpu_model": names[0] if names else platform.processor(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable_cpus(),

@@ -10,6 +10,10 @@ writing files. Options are the `ProcessOptions` fields (mode, bg_color, format, 
 crop_margin, max_size, cleanup, compat, model, and the framing and shadow ones: canvas,
 padding, scale, horizontal_alignment, vertical_alignment, shadow, shadow_opacity, shadow_blur,
 shadow_offset; docs/output.md); bad ones raise `shared.errors.InvalidOption`.
+Every failure is a `shared.errors.CutoutError` with a stable `code`: a missing input file is
+`input_not_found`, an output whose folder is missing or read-only `output_not_writable`, an
+output suffix that names no format we write `invalid_option`. A model asked for by name
+never falls back to GrabCut: if it cannot run, the call raises `model_unavailable`.
 
     remove_background("shoe.jpg", "shoe.webp", canvas="2000x2000", padding="10%",
                       vertical_alignment="bottom", shadow="contact")
@@ -25,7 +29,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image
 
-from cutout.files import atomic_output
+from cutout.files import atomic_output, check_input, check_model, check_output, format_for
 from shared.imageinfo import ImageInfo
 from shared.metrics.proxy import ProxyMetrics
 from shared.options import ProcessOptions
@@ -36,7 +40,6 @@ __all__ = ["Cutout", "change_background_color", "cut_out", "remove_background"]
 
 Input = str | os.PathLike[str] | bytes | BinaryIO
 Output = str | os.PathLike[str] | BinaryIO
-SUFFIX_FORMATS = {".png": "png", ".webp": "webp", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
 
 @dataclass
@@ -54,13 +57,28 @@ class Cutout:
 
 
 def _source(value: Input) -> Source:
-    return Path(value) if isinstance(value, str | os.PathLike) else value
+    if isinstance(value, str | os.PathLike):
+        path = Path(value)
+        check_input(path)
+        return path
+    return value
 
 
 def _options(output: Output | None, options: dict[str, Any]) -> ProcessOptions:
-    if isinstance(output, str | os.PathLike) and "format" not in options:
-        options = {**options, "format": SUFFIX_FORMATS.get(Path(output).suffix.lower())}
+    check_model(options.get("model"))
+    if isinstance(output, str | os.PathLike):
+        path = Path(output)
+        check_output(path)
+        options = {**options, "format": format_for(path, options.get("format"))}
     return ProcessOptions.parse(options)
+
+
+def _settings(settings: Settings | None, options: dict[str, Any]) -> Settings:
+    """The settings to run with: a model asked for by name must run, never the fallback."""
+    settings = settings or get_settings()
+    if options.get("model") is not None:
+        return settings.model_copy(update={"fallback": False})
+    return settings
 
 
 def remove_background(
@@ -73,7 +91,7 @@ def remove_background(
         process,
         _source(input),
         options=parsed,
-        settings=settings or get_settings(),
+        settings=_settings(settings, options),
         background=background,
     )
     if isinstance(output, str | os.PathLike):
@@ -94,8 +112,8 @@ def cut_out(input: Input, *, settings: Settings | None = None, **options: Any) -
     background = options.pop("background", None)
     picture, outcome = make_picture(
         _source(input),
-        ProcessOptions.parse(options),
-        settings=settings or get_settings(),
+        _options(None, options),
+        settings=_settings(settings, options),
         background=background,
     )
     return Cutout(

@@ -1,15 +1,19 @@
-"""Run the whole job service locally: redis-server, Celery worker(s) and the API (`make run`).
+"""Run the whole job service locally: redis-server, Celery worker(s), the webhook sender and
+the API (`make run`).
 
 Each child runs in its own session, so a Ctrl-C in the terminal reaches only this launcher,
-which then stops the API, the worker(s) and Redis in that order. If a child dies, the rest
-are stopped and the launcher exits 1 naming it.
+which then stops the API, the webhook sender, the worker(s) and Redis in that order. If a
+child dies, the rest are stopped and the launcher exits 1 naming it. Without WEBHOOK_SECRET
+in the environment, one is generated once and kept beside Redis's data.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import importlib.util
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -33,6 +37,9 @@ EVAL_DIR = Path(os.environ.get("CUTOUT_EVAL_DIR", REPO_ROOT.parent / "shared" / 
 SAMPLE = EVAL_DIR / "rembg-fixtures" / "fixtures" / "car-1.jpg"
 # Seconds between SIGTERM and SIGKILL; Celery finishes the job in hand before it exits.
 API_STOP, WORKER_STOP, REDIS_STOP = 10.0, 60.0, 10.0
+# The webhook sender finishes the attempts in hand (15 s each at most) before it exits.
+WEBHOOKS_STOP = 20.0
+SECRET_NAMES = ("WEBHOOK_SECRET", "CUTOUT_WEBHOOK_SECRET")
 
 
 class Stop(Exception):
@@ -155,7 +162,24 @@ def child_env(redis_url: str, data_dir: Path) -> dict[str, str]:
     env = dict(os.environ, REDIS_URL=redis_url, CUTOUT_REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
     if "CUTOUT_STORAGE_URL" not in env and "STORAGE_URL" not in env:
         env["CUTOUT_STORAGE_URL"] = storage_url(data_dir)
+    if not any(env.get(name) for name in SECRET_NAMES):
+        env["WEBHOOK_SECRET"] = webhook_secret(data_dir / "webhook-secret")
     return env
+
+
+def webhook_secret(path: Path) -> str:
+    """The secret kept in `path`, made on first use (whsec_ + base64 of 32 random bytes).
+
+    Kept rather than made anew each run, so receivers keep verifying after a restart and a
+    retry still pending from the last run is signed with the secret they know.
+    """
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(secret + "\n", encoding="utf-8")
+    return secret
 
 
 def start(
@@ -185,6 +209,8 @@ def run(args: argparse.Namespace, children: list[Child]) -> None:
         for number in range(1, args.workers + 1):
             name = "worker" if args.workers == 1 else f"worker{number}"
             children.append(start(name, worker_command(number), env, WORKER_STOP))
+        if not args.no_webhooks:
+            children.append(start("webhooks", webhooks_command(), env, WEBHOOKS_STOP))
     if not args.no_api:
         children.append(start("api", api_command(args.api_port), env, API_STOP))
         wait_ready(children, lambda: port_accepts(args.api_port), "api", 30)
@@ -199,6 +225,9 @@ def redis_command(port: int, data_dir: Path) -> list[str]:
         find_redis_server(),
         *("--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes"),
         *("--dir", str(data_dir / "redis"), "--appendonly", "yes", "--save", ""),
+        # Every write on disk before it is acknowledged, and a full Redis refuses writes
+        # (a 503) rather than evicting job records: see docs/faults.md.
+        *("--appendfsync", "always", "--maxmemory-policy", "noeviction"),
         *("--daemonize", "no", "--logfile", str(data_dir / "redis" / "redis.log")),
     ]
 
@@ -222,6 +251,11 @@ def worker_command(number: int) -> list[str]:
     ]
 
 
+def webhooks_command() -> list[str]:
+    # Its own light process (threads), so deliveries never take an image worker's slot.
+    return [sys.executable, "-m", "worker.webhooks"]
+
+
 def api_command(port: int) -> list[str]:
     options = f"--bind 127.0.0.1:{port} --workers 2 --threads 4"
     return [str(BIN / "gunicorn"), *options.split(), "api.wsgi:app"]
@@ -232,6 +266,9 @@ def print_usage(args: argparse.Namespace, redis_url: str, env: dict[str, str]) -
     redis_log = shown(args.data_dir / "redis" / "redis.log")
     lines = ["", "Cutout is running.", f"  redis    {redis_url}  (log: {redis_log})"]
     lines.append(f"  storage  {storage}")
+    lines.append(f"  auth     {auth_line(env)}")
+    if not (args.no_worker or args.no_webhooks):
+        lines.append(f"  webhooks {webhooks_line(args, env)}")
     if not args.no_api:
         api = f"http://127.0.0.1:{args.api_port}"
         photo = shown(SAMPLE) if SAMPLE.is_file() else "photo.jpg"
@@ -245,9 +282,30 @@ def print_usage(args: argparse.Namespace, redis_url: str, env: dict[str, str]) -
             f"  curl {api}/v1/jobs/JOB_ID",
             "  # download the cut-out",
             f"  curl -L -o cutout.png {api}/v1/jobs/JOB_ID/result",
+            "  # or be called back, signed (docs/webhooks.md), when the job ends",
+            f"  curl -F image=@{photo} -F webhook_url=https://example.com/hook {api}/v1/jobs",
         ]
     lines += ["", "Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)
+
+
+def auth_line(env: dict[str, str]) -> str:
+    """How requests are authenticated, said plainly at start."""
+    if env.get("CUTOUT_AUTH", "off") == "required":
+        return "API keys required (create one: .venv/bin/cutout keys create NAME)"
+    return (
+        "open: no API key needed on 127.0.0.1 (anyone on this machine can use it; "
+        "CUTOUT_AUTH=required to need keys)"
+    )
+
+
+def webhooks_line(args: argparse.Namespace, env: dict[str, str]) -> str:
+    """The signing secret receivers verify with, and where it comes from."""
+    secret = next(env[name] for name in SECRET_NAMES if env.get(name))
+    if any(os.environ.get(name) for name in SECRET_NAMES):
+        return f"signed with WEBHOOK_SECRET from the environment: {secret}"
+    kept = shown(args.data_dir / "webhook-secret")
+    return f"signed with WEBHOOK_SECRET={secret} (generated, kept in {kept})"
 
 
 def shown(path: Path) -> str:
@@ -268,6 +326,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     parser.add_argument("--no-api", action="store_true", help="do not start the API")
     parser.add_argument("--no-worker", action="store_true", help="do not start any worker")
+    parser.add_argument(
+        "--no-webhooks", action="store_true", help="do not start the webhook sender"
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
@@ -288,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run_local: {stop}; stopping", file=sys.stderr if stop.code else sys.stdout)
         code = stop.code
     finally:
-        for child in reversed(children):  # API, then workers, then Redis
+        for child in reversed(children):  # API, webhook sender, workers, then Redis
             stop_child(child)
     print("run_local: stopped", flush=True)
     return code

@@ -11,6 +11,8 @@ class CutoutError(Exception):
 
     code = "internal_error"
     http_status = 500
+    # Seconds a client should wait before retrying (sent as Retry-After), when it may retry.
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -40,6 +42,20 @@ class FileTooLarge(CutoutError):
     http_status = 413
 
 
+class FormTooLarge(CutoutError):
+    """A form with too many parts, or a text field longer than the API reads."""
+
+    code = "form_too_large"
+    http_status = 413
+
+
+class MalformedRequest(CutoutError):
+    """A request body the API cannot parse (a broken multipart form, non-UTF-8 part headers)."""
+
+    code = "malformed_request"
+    http_status = 400
+
+
 class InvalidImage(CutoutError):
     code = "invalid_image"
     http_status = 422
@@ -48,6 +64,19 @@ class InvalidImage(CutoutError):
 class NotFound(CutoutError):
     code = "not_found"
     http_status = 404
+
+
+class InputNotFound(NotFound):
+    """A local input file (command line, Python API) that does not exist."""
+
+    code = "input_not_found"
+
+
+class OutputNotWritable(CutoutError):
+    """A local output path (command line, Python API) whose folder is missing or read-only."""
+
+    code = "output_not_writable"
+    http_status = 500  # never raised by the service: its outputs go to storage
 
 
 class ModelUnavailable(CutoutError):
@@ -60,6 +89,13 @@ class ModelUnavailable(CutoutError):
 class InferenceFailed(CutoutError):
     code = "inference_failed"
     http_status = 500
+
+
+class OutOfMemory(CutoutError):
+    """The worker ran out of memory on this image (not a model failure: no fallback)."""
+
+    code = "out_of_memory"
+    http_status = 503
 
 
 class StorageUnavailable(CutoutError):
@@ -79,8 +115,95 @@ class QueueUnavailable(CutoutError):
     http_status = 503
 
 
+class QueueFull(CutoutError):
+    """More jobs wait in the queue than CUTOUT_MAX_QUEUE_DEPTH: come back later."""
+
+    code = "queue_full"
+    http_status = 503
+    retry_after = 10
+
+
+class RateLimited(CutoutError):
+    """The tenant sent more requests than its rate limit allows (Retry-After says when)."""
+
+    code = "rate_limited"
+    http_status = 429
+
+
+class StoreUnavailable(CutoutError):
+    """Redis (the job store and broker) cannot be reached; callers may retry."""
+
+    code = "store_unavailable"
+    http_status = 503
+
+
+class Unauthorized(CutoutError):
+    """No API key was sent where one is required."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class InvalidApiKey(Unauthorized):
+    """The key sent is unknown or revoked (its text is never echoed back)."""
+
+    code = "invalid_api_key"
+
+
+class IdempotencyMismatch(CutoutError):
+    """An Idempotency-Key reused with a different request (route, options or files)."""
+
+    code = "idempotency_mismatch"
+    http_status = 422
+
+
+class RequestInFlight(CutoutError):
+    """An Idempotency-Key whose first request has not finished queueing its job yet."""
+
+    code = "in_flight"
+    http_status = 409
+
+
+class InvalidUrl(CutoutError):
+    """A URL that is not http(s), has no host or cannot be parsed."""
+
+    code = "invalid_url"
+    http_status = 400
+
+
+class UnresolvableHost(CutoutError):
+    """A URL whose host name does not resolve to any address."""
+
+    code = "unresolvable_host"
+    http_status = 400
+
+
+class DestinationRefused(CutoutError):
+    """A URL that resolves to a loopback, private, metadata or other non-public address."""
+
+    code = "destination_refused"
+    http_status = 400
+
+
+class FetchFailed(CutoutError):
+    """A remote server could not be reached or did not answer with the file."""
+
+    code = "fetch_failed"
+    http_status = 502
+
+
+class FetchTimeout(FetchFailed):
+    code = "fetch_timeout"
+    http_status = 504
+
+
+class TooManyRedirects(FetchFailed):
+    code = "too_many_redirects"
+
+
 # Codes that only ever appear on failed jobs (never raised in the API process).
-JOB_FAILURE_STATUS = {"worker_lost": 500, "timeout": 504}
+# `stalled`: the reaper re-sent the job as often as allowed (worker/reaper.py).
+JOB_FAILURE_STATUS = {"worker_lost": 500, "timeout": 504, "stalled": 503}
 
 
 def http_status_for(code: str) -> int:

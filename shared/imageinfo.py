@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +41,19 @@ _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
 _PREFIX_LEN = 16  # what Pillow's format checks look at
 
 Source = bytes | IO[bytes] | Path
+# What Pillow's format parsers raise on malformed data besides OSError: found by fuzzing
+# (tests/api/test_fuzz.py), e.g. IndexError from a GIF cut inside its frame list.
+PARSER_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ArithmeticError,
+    struct.error,
+)
 
 
 @dataclass(frozen=True)
@@ -89,10 +103,23 @@ class ImageInfo:
         }
 
 
+def input_warnings(info: ImageInfo) -> list[str]:
+    """What a client should know about how its file will be read (it is not refused for it)."""
+    if info.frames > 1:
+        return [
+            f"the image is animated or has pages: only the first of its {info.frames} frames "
+            "is used"
+        ]
+    return []
+
+
 def probe(source: Source, *, max_megapixels: float) -> ImageInfo:
     """Read only the header of source and describe it; raise if its type or size is refused."""
     with _open(source, max_megapixels) as (im, prefix):
-        return _describe(im, prefix)
+        try:
+            return _describe(im, prefix)
+        except PARSER_ERRORS as exc:  # counting frames or reading EXIF walks the file
+            raise InvalidImage(f"The {im.format} data is corrupt ({exc}).") from exc
 
 
 @contextmanager
@@ -163,7 +190,7 @@ def _open_allowed(stream: IO[bytes], prefix: bytes, max_megapixels: float) -> Im
                 f"Unsupported image type; accepted types: {ACCEPTED}."
             ) from exc
         raise InvalidImage(f"The file starts like {sniffed} but its header is corrupt.") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except PARSER_ERRORS as exc:
         raise InvalidImage(f"The image header is corrupt ({exc}).") from exc
     if im.format not in MEDIA_TYPES and im.format != "MPO":
         raise UnsupportedImageType(f"Unsupported image type; accepted types: {ACCEPTED}.")

@@ -17,7 +17,13 @@ from typing import Any
 
 import redis
 
+from shared import unfinished
+from shared.keys import ANONYMOUS
+from shared.webhook_events import queue_job_event
+
 KEY_PREFIX = "cutout:"
+# Where the API answers, for absolute links in webhook payloads (settings.public_url).
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 EXPIRY_INDEX = f"{KEY_PREFIX}expiry"
 HEARTBEATS = f"{KEY_PREFIX}heartbeats"
 # The largest input (megapixels) each worker's memory allows, published with its heartbeat.
@@ -42,6 +48,7 @@ class Job:
     """Everything a client may ask about a job; serialised whole into Redis."""
 
     id: str
+    tenant: str = ANONYMOUS
     status: Status = Status.QUEUED
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
@@ -49,6 +56,9 @@ class Job:
     finished_at: float | None = None
     attempts: int = 0
     interruptions: int = 0
+    # The Celery task meant to run the job, and how often the reaper re-sent it.
+    task_id: str | None = None
+    resends: int = 0
     options: dict[str, Any] = field(default_factory=dict)
     input: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
@@ -59,6 +69,7 @@ class Job:
     worker: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
     error: dict[str, str] | None = None
+    webhook_url: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -78,9 +89,16 @@ def new_job_id() -> str:
 class JobStore:
     """Jobs in Redis; every method is one round trip or one optimistic transaction."""
 
-    def __init__(self, client: redis.Redis, *, retention_seconds: int) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        retention_seconds: int,
+        public_url: str = DEFAULT_PUBLIC_URL,
+    ) -> None:
         self.redis = client
         self.retention = retention_seconds
+        self.public_url = public_url
 
     @staticmethod
     def _key(job_id: str) -> str:
@@ -93,24 +111,18 @@ class JobStore:
         # found at once, so a waiter never misses the end.
         return f"{KEY_PREFIX}finished:{job_id}"
 
-    def create(self, job: Job, *, idempotency_key: str | None = None) -> tuple[Job, bool]:
-        """Store a new job; with an idempotency key seen before, return that job instead.
-
-        Returns (job, created). The key is claimed with SET NX before the job is written, so
-        two identical requests racing each other still make one job.
-        """
-        if idempotency_key:
-            claim = f"{KEY_PREFIX}idempotency:{idempotency_key}"
-            if not self.redis.set(claim, job.id, nx=True, ex=self.retention):
-                existing = self.get(self._decode(self.redis.get(claim)) or "")
-                if existing is not None:
-                    return existing, False
-                self.redis.set(claim, job.id, ex=self.retention)
+    def create(self, job: Job) -> Job:
+        """Store a new job (with an Idempotency-Key: shared.idempotency.create)."""
         pipe = self.redis.pipeline()
+        self.queue_create(pipe, job)
+        pipe.execute()
+        return job
+
+    def queue_create(self, pipe: Any, job: Job) -> None:
+        """Add the writes of a new job to a transaction that is being built."""
         pipe.set(self._key(job.id), job.to_json(), ex=self.retention)
         pipe.zadd(EXPIRY_INDEX, {job.id: job.created_at + self.retention})
-        pipe.execute()
-        return job, True
+        unfinished.queue_progress(pipe, job.id, finished=False, at=job.updated_at)
 
     def get(self, job_id: str) -> Job | None:
         raw = self.redis.get(self._key(job_id))
@@ -133,26 +145,36 @@ class JobStore:
                     job.updated_at = time.time()
                     pipe.multi()
                     pipe.set(key, job.to_json(), keepttl=True)
-                    if job.status.is_terminal():
+                    ended = job.status.is_terminal()
+                    unfinished.queue_progress(pipe, job_id, finished=ended, at=job.updated_at)
+                    if ended:
                         finished = self._finished_key(job_id)
                         pipe.xadd(finished, {"status": job.status.value}, maxlen=1)
                         pipe.expire(finished, self.retention)
+                        queue_job_event(pipe, job, base_url=self.public_url)
+                    if job.status is Status.CANCELED:  # a task may still write outputs
+                        unfinished.queue_sweep_later(pipe, job_id, job.updated_at)
                     pipe.execute()
                     return job
                 except redis.WatchError:
                     continue
 
-    def start(self, job_id: str, *, worker: str, max_attempts: int) -> Job | None:
+    def start(
+        self, job_id: str, *, worker: str, max_attempts: int, task_id: str | None = None
+    ) -> Job | None:
         """Count a delivery and mark the job processing, or failed after too many interruptions.
 
         A job that kills its worker is redelivered (acks_late) and finds itself still
         `processing` here: that counts as an interruption, and after `max_attempts` of them the
-        job ends `worker_lost` instead of killing workers for ever.
+        job ends `worker_lost` instead of killing workers for ever. A delivery of another task
+        than the job's (`task_id`; the reaper re-sent it meanwhile) changes nothing: the caller
+        sees `job.task_id != task_id` and leaves the job to its current task.
         """
 
         def change(job: Job) -> bool:
-            if job.status.is_terminal():
+            if job.status.is_terminal() or _superseded(job, task_id):
                 return False
+            job.task_id = task_id or job.task_id
             if job.status is Status.PROCESSING:
                 job.interruptions += 1
             if job.interruptions >= max_attempts:
@@ -217,8 +239,13 @@ class JobStore:
         return self.update(job_id, change)
 
     def delete(self, job_id: str) -> None:
-        self.redis.delete(self._key(job_id), self._finished_key(job_id))
-        self.redis.zrem(EXPIRY_INDEX, job_id)
+        """Forget the job (its files are the caller's; late outputs are swept later)."""
+        with self.redis.pipeline() as pipe:
+            pipe.delete(self._key(job_id), self._finished_key(job_id))
+            pipe.zrem(EXPIRY_INDEX, job_id)
+            unfinished.queue_forget(pipe, job_id)
+            unfinished.queue_sweep_later(pipe, job_id, time.time())
+            pipe.execute()
 
     def expired_ids(self, now: float | None = None, limit: int = 100) -> list[str]:
         """Ids whose retention has passed (their files may still need deleting)."""
@@ -228,6 +255,7 @@ class JobStore:
 
     def forget_expired(self, job_id: str) -> None:
         self.redis.zrem(EXPIRY_INDEX, job_id)
+        unfinished.forget(self.redis, job_id)
 
     def beat(
         self, worker_name: str, now: float | None = None, max_megapixels: float | None = None
@@ -277,6 +305,10 @@ class JobStore:
     @staticmethod
     def _decode(value: Any) -> str | None:
         return value.decode() if isinstance(value, bytes) else value
+
+
+def _superseded(job: Job, task_id: str | None) -> bool:
+    return None not in (job.task_id, task_id) and job.task_id != task_id
 
 
 def _finish(job: Job, status: Status, error: dict[str, str] | None = None) -> None:

@@ -153,6 +153,9 @@ def redis_server_args(binary: str, port: int, data_dir: Path) -> list[str]:
         binary,
         *("--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes"),
         *("--dir", str(data_dir), "--appendonly", "yes", "--save", ""),
+        # Every write on disk before it is acknowledged, and a full Redis refuses writes
+        # (a 503) rather than evicting job records: see docs/faults.md.
+        *("--appendfsync", "always", "--maxmemory-policy", "noeviction"),
         *("--daemonize", "no", "--logfile", ""),
     ]
 

@@ -2,13 +2,16 @@
 
 Start: `celery -A worker.celery_app:app worker --concurrency=1`. The parent process never
 loads the model (it is created lazily inside the child on its first job); it only sends
-heartbeats and sweeps the files of expired jobs.
+heartbeats, sweeps the files of expired jobs and late outputs, and runs the reaper
+(worker/reaper.py). Bad time limits stop the worker at start with a message saying which.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -17,14 +20,24 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from shared.errors import CutoutError
 from shared.options import ProcessOptions
 from shared.settings import get_settings
-from shared.tasks import celery_config
+from shared.tasks import (
+    PROCESS_QUEUE,
+    PROCESS_TASK,
+    celery_config,
+    stale_seconds,
+    time_limit_problems,
+)
 from worker.models.session import get_model
 from worker.pipeline.run import resolve
+from worker.reaper import reap
+from worker.redis_checks import warn_about_redis
 from worker.services import job_settings, job_store, storage, worker_budget
-from worker.sweeper import sweep_expired
+from worker.sweeper import sweep_expired, sweep_late_outputs
 
 log = logging.getLogger(__name__)
 settings = get_settings()
+if problems := time_limit_problems(settings):
+    raise SystemExit("cutout worker: " + "; ".join(problems))
 # Read once in the parent, before the pool forks: every child inherits the same budget.
 budget = worker_budget()
 
@@ -47,20 +60,47 @@ app.conf.update(
 _stop = threading.Event()
 
 
+def _resend(job_id: str, task_id: str) -> None:
+    app.send_task(PROCESS_TASK, args=[job_id], task_id=task_id, queue=PROCESS_QUEUE)
+
+
+def _beat(name: str) -> None:
+    job_store().beat(name, max_megapixels=budget.max_megapixels)
+
+
+def _sweep() -> None:
+    sweep_expired(job_store(), storage())
+    # Every task that could still write has hit its hard time limit by then.
+    grace = settings.task_time_limit + settings.heartbeat_seconds
+    sweep_late_outputs(job_store(), storage(), grace=grace)
+
+
+def _reap() -> None:
+    stale_after, most = stale_seconds(settings), settings.reaper_max_resends
+    reap(job_store(), _resend, stale_after=stale_after, max_resends=most)
+
+
 def _heartbeat_loop(name: str) -> None:
+    # Apart, so storage being down (the sweeps) never stops the heartbeat or the reaper.
+    duties: list[Callable[[], None]] = [functools.partial(_beat, name), _sweep, _reap]
     while not _stop.is_set():
-        try:
-            job_store().beat(name, max_megapixels=budget.max_megapixels)
-            sweep_expired(job_store(), storage())
-        except Exception:  # a Redis/storage hiccup must not kill the heartbeat thread
-            log.exception("heartbeat failed; retrying in %.0f s", settings.heartbeat_seconds)
+        for duty in duties:
+            try:
+                duty()
+            except Exception:  # a Redis/storage hiccup must not kill the heartbeat thread
+                log.exception("heartbeat: %s failed; retrying next beat", _name(duty))
         _stop.wait(settings.heartbeat_seconds)
+
+
+def _name(duty: Any) -> str:
+    return getattr(getattr(duty, "func", duty), "__name__", "a duty").lstrip("_")
 
 
 @worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     name = getattr(sender, "hostname", "worker")
     log.info("%s: %s", name, budget.describe())
+    warn_about_redis(job_store().redis)
     threading.Thread(target=_heartbeat_loop, args=(name,), daemon=True, name="heartbeat").start()
 
 

@@ -1,7 +1,8 @@
 """One job, start to finish, with its dependencies passed in (testable without Celery).
 
-Model and input failures become job data (`failed` with a code); storage and Redis outages
-propagate so the Celery task can retry them.
+Model and input failures become job data (`failed` with a code), and so does running out of
+memory (`out_of_memory`); storage and Redis outages propagate so the Celery task can retry
+them, and so does a soft time limit (the task fails the job as `timeout`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shared.options import ProcessOptions
 from shared.settings import Settings
 from shared.storage import Storage
 from shared.tasks import storage_keys
+from worker.inputs import background_image, truth_mask
 from worker.models.cpu import thread_count
 from worker.pipeline.encode import EXTENSIONS, MEDIA_TYPES, encode, encode_png
 from worker.pipeline.run import Outcome, make_picture
@@ -38,20 +40,22 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _background(storage: Storage, job: Job) -> Image.Image | None:
+def _background(storage: Storage, job: Job, settings: Settings) -> Image.Image | None:
     if "background" not in job.files:
         return None
-    with Image.open(io.BytesIO(storage.get(job.files["background"]))) as picture:
-        return picture.convert("RGB")
+    data = storage.get(job.files["background"])
+    return background_image(data, max_megapixels=settings.max_megapixels)
 
 
-def _ground_truth_scores(storage: Storage, job: Job, mask: Image.Image) -> dict[str, float]:
+def _ground_truth_scores(
+    storage: Storage, job: Job, mask: Image.Image, settings: Settings
+) -> dict[str, float]:
     # Imported here: the ground-truth scores pull in scipy (~45 MB resident), which only
     # /evaluate jobs need; every other job runs without it.
     from shared.metrics.ground_truth import score_mask
-    from shared.metrics.masks import load_ground_truth
 
-    truth = load_ground_truth(io.BytesIO(storage.get(job.files["truth"])))
+    data = storage.get(job.files["truth"])
+    truth = truth_mask(data, max_megapixels=settings.max_megapixels)
     if truth.shape != (mask.height, mask.width):
         raise InvalidImage(
             f"the mask is {truth.shape[1]}x{truth.shape[0]} but the image is "
@@ -120,40 +124,53 @@ def run_job(
     settings: Settings,
     worker_name: str,
     load_model: ModelLoader | None = None,
+    task_id: str | None = None,
 ) -> Job | None:
     """Process one queued job; returns its final record (None if it no longer exists)."""
-    job = store.start(job_id, worker=worker_name, max_attempts=settings.max_attempts)
-    if job is None or job.status is not Status.PROCESSING:
-        log.info("job %s not processed: %s", job_id, job.status if job else "gone")
+    job = store.start(
+        job_id, worker=worker_name, max_attempts=settings.max_attempts, task_id=task_id
+    )
+    replaced = task_id is not None and job is not None and job.task_id != task_id
+    if job is None or job.status is not Status.PROCESSING or replaced:
+        why = "gone" if job is None else f"{job.status}, task {job.task_id} (not {task_id})"
+        log.info("job %s not processed: %s", job_id, why)
         return job
     timer = StageTimer()
+    details = {"timings_ms": timer.milliseconds}
     try:
         options = ProcessOptions.parse(job.options)
         with timer.stage("fetch"):
             source = storage.get(job.files["original"])
-            background = _background(storage, job)
+            background = _background(storage, job, settings)
         picture, outcome = make_picture(
-            source, options, settings=settings, background=background, timer=timer
+            source,
+            options,
+            settings=settings,
+            load_model=load_model,
+            background=background,
+            timer=timer,
         )
         del source
         outputs = _store_outputs(storage, job_id, picture, outcome, options, settings, timer)
         metrics: dict[str, Any] = {"proxy": outcome.proxy.to_dict()}
         if "truth" in job.files:
-            metrics["ground_truth"] = _ground_truth_scores(storage, job, outcome.mask)
+            metrics["ground_truth"] = _ground_truth_scores(storage, job, outcome.mask, settings)
     except StorageUnavailable:
         raise
     except CutoutError as exc:
-        return store.fail(
-            job_id,
-            exc.code,
-            exc.message,
-            timings_ms=timer.milliseconds,
-            worker={"name": worker_name, "peak_rss_mb": peak_rss_mb()},
-        )
+        worker = {"name": worker_name, "peak_rss_mb": peak_rss_mb()}
+        return store.fail(job_id, exc.code, exc.message, worker=worker, **details)
+    except MemoryError:
+        # Not the model's failure (no GrabCut "success" instead): the image needs more memory
+        # than this worker has. Everything the job allocated is garbage by now.
+        worker = {"name": worker_name, "peak_rss_mb": peak_rss_mb()}
+        message = "the worker ran out of memory on this image; try a smaller one"
+        return store.fail(job_id, "out_of_memory", message, worker=worker, **details)
 
     def record(finished: Job) -> None:
         finished.outputs, finished.metrics, finished.method = outputs, metrics, outcome.method
-        finished.timings_ms, finished.warnings = timer.milliseconds, outcome.warnings
+        finished.timings_ms = timer.milliseconds
+        finished.warnings = [*finished.warnings, *outcome.warnings]
         finished.worker = {
             "name": worker_name,
             "engine": outcome.engine,
@@ -161,6 +178,10 @@ def run_job(
         }
 
     final = store.succeed(job_id, record)
-    if final is not None and final.status is Status.CANCELED:
-        storage.delete_prefix(storage_keys(job_id)["prefix_outputs"])
+    if final is None or final.status is Status.CANCELED:
+        # Canceled, deleted or expired while it ran: nobody can ask for these outputs.
+        keys = storage_keys(job_id)
+        storage.delete_prefix(keys["prefix_outputs"])
+        if final is None:
+            storage.delete_prefix(keys["prefix_inputs"])
     return final

@@ -19,11 +19,11 @@ from worker.services import job_settings, job_store, storage
 
 log = logging.getLogger(__name__)
 TRANSIENT = (StorageUnavailable, redis.ConnectionError, redis.TimeoutError)
-MAX_RETRIES = 5
+MAX_RETRIES = get_settings().task_max_retries
 
 
-def _backoff(retries: int) -> int:
-    return min(60, 2 ** (retries + 1))
+def _backoff(retries: int) -> float:
+    return min(get_settings().task_retry_backoff_max, 2 ** (retries + 1))
 
 
 class JobTask(Task):
@@ -39,10 +39,14 @@ class JobTask(Task):
             return
         if isinstance(exc, TimeLimitExceeded):
             limit = get_settings().task_time_limit
-            job_store().fail(job_id, "timeout", f"processing was stopped after {limit} s")
+            code, message = "timeout", f"processing was stopped after {limit} s"
         else:
             log.error("job %s failed unexpectedly: %r", job_id, exc)
-            job_store().fail(job_id, "internal_error", "the worker failed unexpectedly")
+            code, message = "internal_error", "the worker failed unexpectedly"
+        try:
+            job_store().fail(job_id, code, message)
+        except redis.RedisError:  # the job stays unfinished: worker/reaper.py ends it
+            log.warning("job %s: could not record %s; left to the reaper", job_id, code)
 
 
 @app.task(
@@ -62,6 +66,7 @@ def process_job(self: Any, job_id: str) -> None:
             storage=storage(),
             settings=job_settings(),
             worker_name=self.request.hostname or "worker",
+            task_id=self.request.id,
         )
     except SoftTimeLimitExceeded:
         limit = get_settings().task_soft_time_limit
@@ -73,4 +78,5 @@ def process_job(self: Any, job_id: str) -> None:
         log.warning("job %s: transient error (%s); retrying", job_id, exc)
         with contextlib.suppress(*TRANSIENT):  # Redis may be the thing that is down
             job_store().requeue(job_id)
+        # If this publish fails too, Celery drops the message; the reaper re-sends the job.
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc

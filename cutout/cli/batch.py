@@ -1,11 +1,11 @@
 """`cutout batch`: a folder in, a folder out, a progress bar and a CSV report.
 
-A bad file becomes a failed row in the report; the batch goes on past it.
+A bad file becomes a failed row in the report; the batch goes on past it. The report is
+merged with an earlier one in the same place (cutout/cli/report.py), never overwritten.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -15,9 +15,10 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cutout.cli.options import build_options, load_background, processing_options
-from cutout.files import atomic_output
-from shared.errors import CutoutError
+from cutout.cli.options import build_options, load_background, processing_options, usage
+from cutout.cli.report import REPORT_FIELDS, merge_rows, read_report, write_report
+from cutout.files import atomic_output, check_output
+from shared.errors import CutoutError, OutputNotWritable
 from shared.options import ProcessOptions
 from shared.settings import get_settings
 from worker.models.cpu import usable_cpus
@@ -37,28 +38,6 @@ IMAGE_SUFFIXES = {
     ".tif",
     ".tiff",
 }
-REPORT_FIELDS = [
-    "input",
-    "status",
-    "output",
-    "error_code",
-    "error",
-    "method",
-    "width",
-    "height",
-    "megapixels",
-    "foreground_fraction",
-    "mean_confidence",
-    "uncertain_fraction",
-    "boundary_sharpness",
-    "components",
-    "touches_border",
-    "needs_review",
-    "review_reasons",
-    "decode_ms",
-    "inference_ms",
-    "total_ms",
-]
 
 
 def find_images(folder: Path) -> list[Path]:
@@ -87,13 +66,19 @@ def _row(source: Path, status: str, **fields: Any) -> dict[str, Any]:
     return {"input": str(source), "status": status, **fields}
 
 
-def process_one(source: Path, target: Path, options: ProcessOptions, background: Any) -> dict:
-    """Process one file into `target` (written whole or not at all) and return its report row."""
+def process_one(
+    source: Path, target: Path, options: ProcessOptions, background: Any, strict: bool = False
+) -> dict:
+    """Process one file into `target` (written whole or not at all) and return its report row.
+
+    `strict`: the model was named (--model), so it must run; no fallback to GrabCut.
+    """
+    settings = get_settings()
+    if strict:
+        settings = settings.model_copy(update={"fallback": False})
     try:
         with atomic_output(target) as handle:
-            outcome = process(
-                source, handle, options, settings=get_settings(), background=background
-            )
+            outcome = process(source, handle, options, settings=settings, background=background)
     except CutoutError as exc:
         return _row(source, "failed", error_code=exc.code, error=exc.message)
     metrics = outcome.proxy.to_dict()
@@ -119,18 +104,37 @@ def _init_worker(threads: int) -> None:
 
 
 def run_all(
-    jobs: list[tuple[Path, Path]], options: ProcessOptions, background: Any, workers: int
+    jobs: list[tuple[Path, Path]],
+    options: ProcessOptions,
+    background: Any,
+    workers: int,
+    strict: bool = False,
 ) -> Iterator[dict]:
     """Rows in completion order; with several workers, each is its own process."""
     if workers == 1:
         for source, target in jobs:
-            yield process_one(source, target, options, background)
+            yield process_one(source, target, options, background, strict)
         return
     threads = max(1, usable_cpus() // workers)
+    count = len(jobs)
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads,)) as pool:
         yield from pool.map(
-            process_one, *zip(*jobs, strict=True), [options] * len(jobs), [background] * len(jobs)
+            process_one,
+            *zip(*jobs, strict=True),
+            [options] * count,
+            [background] * count,
+            [strict] * count,
         )
+
+
+def _prepare_out_dir(out_dir: Path, report_path: Path) -> dict[str, dict[str, Any]]:
+    """Create OUT_DIR and check the report can be written; the earlier report's rows."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputNotWritable(f"cannot create {out_dir}: {exc.strerror or exc}") from exc
+    check_output(report_path)
+    return read_report(report_path)
 
 
 def _progress() -> Progress:
@@ -169,23 +173,21 @@ def batch(
     """Process every image in IN_DIR into OUT_DIR/<stem>.<ext>."""
     options = build_options(values, fmt)
     background = load_background(bg_image, options)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    report_path = report or out_dir / "report.csv"
+    earlier = usage(lambda: _prepare_out_dir(out_dir, report_path), "OUT_DIR/--report")
     planned = plan_outputs(find_images(in_dir), out_dir, options.output_format)
     skipped = [pair for pair in planned if skip_existing and pair[1].exists()]
     todo = [pair for pair in planned if pair not in skipped]
     rows = [_row(source, "skipped", output=str(target)) for source, target in skipped]
+    strict = values.get("model") is not None
     with _progress() as progress:
         task = progress.add_task("cutting out", total=len(todo))
-        for row in run_all(todo, options, background, workers):
+        for row in run_all(todo, options, background, workers, strict):
             rows.append(row)
             if row["status"] == "failed":
                 progress.console.print(f"[red]{row['input']}: {row['error_code']}: {row['error']}")
             progress.advance(task)
-    report_path = report or out_dir / "report.csv"
-    with report_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, REPORT_FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(sorted(rows, key=lambda row: row["input"]))
+    usage(lambda: write_report(report_path, merge_rows(earlier, rows)), "--report")
     failed = sum(row["status"] == "failed" for row in rows)
     click.echo(
         f"{len(todo) - failed} done, {failed} failed, {len(skipped)} skipped; report: {report_path}"

@@ -8,6 +8,7 @@ import click
 
 from cutout.cli.batch import batch
 from cutout.cli.evaluate import evaluate_command
+from cutout.cli.keys import keys
 from cutout.cli.remove import remove
 
 
@@ -24,3 +25,4 @@ def cli(verbose: bool) -> None:
 cli.add_command(remove)
 cli.add_command(batch)
 cli.add_command(evaluate_command)
+cli.add_command(keys)

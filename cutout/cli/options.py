@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from PIL import Image
 
+from cutout.files import check_model
 from shared.errors import CutoutError, InvalidOption
 from shared.options import ProcessOptions
+from shared.settings import Settings, get_settings
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+T = TypeVar("T")
 
 # Shared with `cutout eval`, which scores the same presets.
 PRESET_OPTION: Decorator = click.option(
@@ -121,14 +124,31 @@ class OptionError(click.UsageError):
         click.echo(f"Error: {self.format_message()}", err=True)
 
 
+def usage(check: Callable[[], T], option: str) -> T:
+    """Run `check`; a CutoutError it raises becomes one usage line naming `option`."""
+    try:
+        return check()
+    except CutoutError as exc:
+        raise click.UsageError(f"{option}: {exc.message}") from exc
+
+
 def build_options(values: dict[str, Any], fmt: str | None = None) -> ProcessOptions:
     """ProcessOptions from the click values; a bad value or combination is an OptionError."""
     fields = {key: values.get(key) for key in ProcessOptions.model_fields if key != "format"}
     fields["format"] = fmt
     try:
+        check_model(fields.get("model"))
         return ProcessOptions.parse(fields)
     except InvalidOption as exc:
         raise OptionError(f"{exc.code}: {exc.message}") from exc
+
+
+def run_settings(values: dict[str, Any]) -> Settings:
+    """The settings for this run: a model named with --model must run, never the fallback."""
+    settings = get_settings()
+    if values.get("model") is not None:
+        return settings.model_copy(update={"fallback": False})
+    return settings
 
 
 def load_background(path: Path | None, options: ProcessOptions) -> Image.Image | None:

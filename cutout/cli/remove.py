@@ -8,14 +8,19 @@ from typing import Any
 
 import click
 
-from cutout.cli.options import build_options, fail, load_background, processing_options
-from cutout.files import atomic_output
+from cutout.cli.options import (
+    build_options,
+    fail,
+    load_background,
+    processing_options,
+    run_settings,
+    usage,
+)
+from cutout.files import atomic_output, check_output, format_for
 from shared.errors import CutoutError
-from shared.settings import get_settings
+from shared.imageinfo import input_warnings
 from worker.pipeline.encode import EXTENSIONS
 from worker.pipeline.run import process
-
-FORMAT_BY_SUFFIX = {".png": "png", ".webp": "webp", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
 
 def _output_path(source: Path, output: Path | None, mode: str, fmt: str) -> Path:
@@ -43,19 +48,22 @@ def remove(
     **values: Any,
 ) -> None:
     """Cut the subject out of SOURCE."""
-    if fmt is None and output is not None:
-        fmt = FORMAT_BY_SUFFIX.get(output.suffix.lower())
+    if output is not None and fmt is None:
+        fmt = usage(lambda: format_for(output, None), "-o")
     options = build_options(values, fmt)
+    if output is not None:  # a --format given with -o must match its suffix
+        usage(lambda: format_for(output, options.output_format), "-o")
     background = load_background(bg_image, options)
     target = _output_path(source, output, options.mode, options.output_format)
+    usage(lambda: check_output(target), "-o")
     try:
         with atomic_output(target) as handle:
             outcome = process(
-                source, handle, options, settings=get_settings(), background=background
+                source, handle, options, settings=run_settings(values), background=background
             )
     except CutoutError as exc:
         raise fail(exc, source) from exc
-    for warning in outcome.warnings:
+    for warning in [*input_warnings(outcome.info), *outcome.warnings]:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps({"path": str(target), **outcome.to_dict()}, indent=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import fakeredis
 import pytest
@@ -21,7 +22,11 @@ class RecordingQueue:
     """A queue that remembers what was sent (or refuses, like a broker that is down)."""
 
     sent: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
     down: bool = False
+
+    def revoke(self, task_id: str) -> None:
+        self.revoked.append(task_id)
 
     def send(self, job_id: str) -> None:
         if self.down:
@@ -39,17 +44,28 @@ class Api:
     settings: Settings
 
 
-@pytest.fixture
-def api(tiny_model) -> Api:  # noqa: ANN001 - pytest fixture
-    settings = Settings(
-        model=str(tiny_model), max_upload_bytes=200_000, max_megapixels=1.0, sync_wait_seconds=0.2
-    )
-    store = JobStore(fakeredis.FakeRedis(), retention_seconds=600)
+def build_api(model: Path, *, store: JobStore | None = None, **overrides: object) -> Api:
+    """The API with fresh fakes and test settings, `overrides` applied on top."""
+    values: dict[str, object] = {
+        "model": str(model),
+        "max_upload_bytes": 200_000,
+        "max_megapixels": 1.0,
+        "sync_wait_seconds": 0.2,
+        "rate_limit_storage_url": "memory://",  # counters per test app, never a shared Redis
+        **overrides,
+    }
+    settings = Settings(**values)  # type: ignore[arg-type]
+    store = store or JobStore(fakeredis.FakeRedis(), retention_seconds=600)
     storage, queue = MemoryStorage(), RecordingQueue()
     app = create_app(
         {"TESTING": True}, settings=settings, store=store, storage=storage, queue=queue
     )
     return Api(app, app.test_client(), store, storage, queue, settings)
+
+
+@pytest.fixture
+def api(tiny_model: Path) -> Api:
+    return build_api(tiny_model)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The whole service as real processes: redis-server, a Celery worker, the API under gunicorn.
+"""The whole service as real processes: redis-server, a Celery worker, the API under gunicorn,
+and (when asked) the webhook sender.
 
 Storage is the local backend (a temporary folder) or S3 through moto's server on loopback.
 Requests go over real HTTP with urllib3.
@@ -48,6 +49,7 @@ class Stack:
     api: Any
     folder: Path
     env: dict[str, str] = field(default_factory=dict)
+    webhooks: Any = None  # the webhook sender (python -m worker.webhooks), when started
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -55,7 +57,7 @@ class Stack:
     def logs(self) -> str:
         """The tail of every log, for assertion messages."""
         parts = []
-        for name in ("worker.log", "api.log", "redis.log"):
+        for name in ("worker.log", "api.log", "webhooks.log", "redis.log"):
             path = self.folder / name
             if path.exists():
                 parts.append(f"--- {name}\n{path.read_text(errors='replace')[-3000:]}")
@@ -97,19 +99,36 @@ class Stack:
     def worker_children(self) -> list[psutil.Process]:
         return psutil.Process(self.worker.pid).children(recursive=True)
 
+    def stop_services(self) -> None:
+        """Stop every Cutout process (API, worker, webhook sender); Redis keeps running."""
+        for process in (self.webhooks, self.api, self.worker):
+            if process is not None:
+                stop_process(process, timeout=15)
+
+    def start_services(self) -> None:
+        """Start every Cutout process again (after stop_services) on the same Redis and port."""
+        port = int(self.base_url.rsplit(":", 1)[1])
+        self.worker, self.api, self.webhooks = _start_services(
+            self.env, self.folder, port, webhooks=self.webhooks is not None
+        )
+        wait_or_stop(lambda: _ready(self), self.stop, timeout=90, interval=0.2)
+
     def stop(self) -> None:
-        for process in (self.api, self.worker):
-            stop_process(process, timeout=15)
+        self.stop_services()
         self.redis.stop()
 
 
 def _ready(stack: Stack) -> bool:
     watched = {"worker": stack.worker, "api": stack.api}
+    if stack.webhooks is not None:
+        watched["webhooks"] = stack.webhooks
     return answers_http(stack.url("/ready"), watched, stack.logs)
 
 
-def start_stack(folder: Path, model_dir: Path, **env_overrides: str) -> Stack:
-    """Start redis, one worker and the API with storage/env from `env_overrides`."""
+def start_stack(
+    folder: Path, model_dir: Path, *, webhooks: bool = False, **env_overrides: str
+) -> Stack:
+    """Start redis, one worker, the API (and the webhook sender) with `env_overrides`."""
     folder.mkdir(parents=True, exist_ok=True)
     redis = start_redis(folder)
     env = {
@@ -121,6 +140,16 @@ def start_stack(folder: Path, model_dir: Path, **env_overrides: str) -> Stack:
         "CUTOUT_READY_HEARTBEAT_MAX_AGE": "30",
         **env_overrides,
     }
+    port = free_port()
+    worker, api, sender = _start_services(env, folder, port, webhooks=webhooks)
+    stack = Stack(f"http://127.0.0.1:{port}", redis, worker, api, folder, env, sender)
+    wait_or_stop(lambda: _ready(stack), stack.stop, timeout=90, interval=0.2)
+    return stack
+
+
+def _start_services(
+    env: dict[str, str], folder: Path, port: int, *, webhooks: bool
+) -> tuple[Any, Any, Any]:
     worker = start_process(
         [
             BIN / "celery",
@@ -134,7 +163,6 @@ def start_stack(folder: Path, model_dir: Path, **env_overrides: str) -> Stack:
         env,
         folder / "worker.log",
     )
-    port = free_port()
     api = start_process(
         [
             BIN / "gunicorn",
@@ -151,9 +179,12 @@ def start_stack(folder: Path, model_dir: Path, **env_overrides: str) -> Stack:
         env,
         folder / "api.log",
     )
-    stack = Stack(f"http://127.0.0.1:{port}", redis, worker, api, folder, env)
-    wait_or_stop(lambda: _ready(stack), stack.stop, timeout=90, interval=0.2)
-    return stack
+    sender = None
+    if webhooks:
+        sender = start_process(
+            [BIN / "python", "-m", "worker.webhooks"], env, folder / "webhooks.log"
+        )
+    return worker, api, sender
 
 
 def decode_image(data: bytes) -> Any:

@@ -93,3 +93,19 @@ def _answers(client: redis.Redis) -> bool:
         return bool(client.ping())
     except redis.ConnectionError:
         return False
+
+
+def test_a_webhook_secret_is_made_once_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scripts.run_local import child_env
+    from shared.settings import check_webhook_secret
+
+    for name in ("WEBHOOK_SECRET", "CUTOUT_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    first = child_env("redis://127.0.0.1:1/0", tmp_path)["WEBHOOK_SECRET"]
+    assert len(check_webhook_secret(first)) == 32
+    assert (tmp_path / "webhook-secret").stat().st_mode & 0o077 == 0  # the owner's only
+    assert child_env("redis://127.0.0.1:1/0", tmp_path)["WEBHOOK_SECRET"] == first
+    monkeypatch.setenv("CUTOUT_WEBHOOK_SECRET", "whsec_" + "A" * 32)
+    assert "WEBHOOK_SECRET" not in child_env("redis://127.0.0.1:1/0", tmp_path / "other")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from shared.settings import REPO_ROOT, Settings, settings_table
@@ -27,3 +29,26 @@ def test_every_setting_has_a_description() -> None:
 def test_readme_configuration_table_is_current() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert settings_table() in readme, "regenerate it: .venv/bin/python -m shared.settings"
+
+
+def test_webhook_secrets_are_checked_without_being_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    good = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    monkeypatch.setenv("WEBHOOK_SECRET", good)
+    secret = Settings().webhook_secret
+    assert secret is not None and secret.get_secret_value() == good and good not in repr(secret)
+    for bad in ("k" * 40, "whsec_not base64!", "whsec_" + base64.b64encode(b"short").decode()):
+        monkeypatch.setenv("WEBHOOK_SECRET", bad)
+        with pytest.raises(ValueError, match="webhook secret") as caught:
+            Settings()
+        assert bad not in str(caught.value)
+
+
+def test_webhook_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().webhook_delays[:3] == [0.0, 5.0, 300.0]
+    assert Settings().webhook_delays[-1] == 86400.0 and len(Settings().webhook_delays) == 10
+    monkeypatch.setenv("CUTOUT_WEBHOOK_SCHEDULE", "0, 0.5,1")
+    assert Settings().webhook_delays == [0.0, 0.5, 1.0]
+    for bad in ("", "5,10", "0,-1", "0,soon"):
+        monkeypatch.setenv("CUTOUT_WEBHOOK_SCHEDULE", bad)
+        with pytest.raises(ValueError, match="webhook_schedule"):
+            Settings()

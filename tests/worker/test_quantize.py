@@ -16,7 +16,14 @@ from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from scripts import quantize_model
-from scripts.quantize_model import QuantSettings, build, is_current, quantize
+from scripts.quantize_model import (
+    QuantSettings,
+    build,
+    cpu_flags,
+    default_weight_type,
+    is_current,
+    quantize,
+)
 from shared.errors import ModelUnavailable
 from tests.conftest import require_eval_data, require_real_model
 from worker.models.modelfile import file_digest
@@ -183,3 +190,14 @@ def test_int8_masks_match_fp32_on_the_rembg_fixtures(
     fp32, int8 = fp32_and_int8
     difference = np.abs(_mask(fp32, picture) - _mask(int8, picture)).mean()
     assert difference < 3, f"mean abs difference {difference:.2f} grey levels"
+
+
+def test_weight_type_follows_the_cpus_int8_dot_products(tmp_path: Path) -> None:
+    assert default_weight_type({"avx2", "avx512_vnni"}) == "QInt8"
+    assert default_weight_type({"avx2", "amx_int8", "amx_tile"}) == "QInt8"
+    assert default_weight_type({"avx2", "fma"}) == "QUInt8"
+    assert default_weight_type(set()) == "QUInt8"
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("model name\t: X\nflags\t\t: fpu avx2 avx_vnni\n")
+    assert cpu_flags(cpuinfo) == {"fpu", "avx2", "avx_vnni"}
+    assert cpu_flags(tmp_path / "missing") == set()

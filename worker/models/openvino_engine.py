@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from shared.errors import InferenceFailed, ModelUnavailable
+from worker.models.failures import NOT_MODEL_FAILURES, model_failure
 from worker.models.modelfile import FETCH_HINT, check_file, file_digest
 from worker.models.spec import ModelSpec
 
@@ -121,8 +122,10 @@ class OpenVinoModel:
                 outputs = self._request.infer({0: tensor}, share_outputs=True)
                 # The shared output is the request's buffer: copy it before the next run.
                 saliency = np.array(outputs[self.spec.output_index][0, 0], np.float32)
+        except NOT_MODEL_FAILURES:
+            raise
         except Exception as exc:  # OpenVINO raises untyped runtime errors
-            raise InferenceFailed(f"{self.name} failed on this image: {_message(exc)}") from exc
+            raise model_failure(self.name, _message(exc)) from exc
         if not np.isfinite(saliency).all():
             raise InferenceFailed(f"{self.name} returned non-finite values for this image")
         return saliency

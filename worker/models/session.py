@@ -13,6 +13,7 @@ import onnxruntime as ort
 from shared.errors import InferenceFailed, ModelUnavailable
 from shared.settings import Settings
 from worker.models.cpu import thread_count
+from worker.models.failures import NOT_MODEL_FAILURES, model_failure
 from worker.models.engine_choice import Engine, choose_engine, cuda_wanted
 from worker.models.modelfile import FETCH_HINT, check_file
 from worker.models.openvino_engine import OpenVinoModel
@@ -81,8 +82,10 @@ class OnnxModel:
             run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         try:
             outputs = self._session.run(None, {self._input_name: tensor}, run_options)
+        except NOT_MODEL_FAILURES:
+            raise
         except Exception as exc:  # onnxruntime raises untyped runtime errors
-            raise InferenceFailed(f"{self.name} failed on this image: {exc}") from exc
+            raise model_failure(self.name, str(exc)) from exc
         saliency = np.asarray(outputs[self.spec.output_index])[0, 0]
         if not np.isfinite(saliency).all():
             raise InferenceFailed(f"{self.name} returned non-finite values for this image")

@@ -67,7 +67,7 @@ def decode(
     with open_image(source, max_megapixels=max_megapixels) as im:
         if reduce_to is not None:
             im.draft(im.mode, reduce_to)
-        _load(im)
+        load_pixels(im)
         icc = im.info.get("icc_profile") if convert_icc else None
         ImageOps.exif_transpose(im, in_place=True)
         colour, alpha = split_alpha(im)
@@ -77,7 +77,8 @@ def decode(
     return DecodedImage(rgb=rgb, alpha=alpha, info=info)
 
 
-def _load(im: ImageFile.ImageFile) -> None:
+def load_pixels(im: ImageFile.ImageFile) -> None:
+    """Decode the pixels of an opened image; a bomb or a corrupt file becomes a CutoutError."""
     try:
         im.load()
     except Image.DecompressionBombError as exc:
