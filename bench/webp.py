@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, features
 
 from bench.images import make
 from bench.machine import load_average, machine_info
@@ -177,7 +177,7 @@ def main() -> None:
         f"--jobs {args.jobs} --presets {' '.join(args.presets)}",
         "machine": machine_info(),
         "load_average": {"start": start_load, "end": load_average()},
-        "libwebp": Image.core.webp_version if hasattr(Image.core, "webp_version") else None,
+        "libwebp": features.version("webp"),
         "new_default": NEW_DEFAULT,
         "encode_rows": rows,
         "end_to_end": whole,

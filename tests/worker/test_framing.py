@@ -160,3 +160,14 @@ def test_layout_never_exceeds_the_canvas() -> None:
     box = layout(Box(0, 0, 1000, 10), (1000, 10), options)
     assert box.width >= 1 and box.height >= 1
     assert box.left + box.width <= 7 and box.top + box.height <= 3
+
+
+@pytest.mark.parametrize("mode", ["cutout", "color"])
+def test_moving_the_subject_leaves_nothing_of_the_photo_behind(mode: str) -> None:
+    composed = _frame(horizontal_alignment="right", mode=mode, bg_color="#00ff00")
+    picture = composed.picture
+    assert picture.size == (300, 200)
+    # Where the subject was (x 40..140) is now background; it sits on the right.
+    expected = (0, 0, 0, 0) if mode == "cutout" else (0, 255, 0)
+    assert picture.getpixel((90, 100)) == expected and picture.getpixel((5, 5)) == expected
+    assert picture.getpixel((250, 100))[:3] == (200, 20, 30)

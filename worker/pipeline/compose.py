@@ -24,7 +24,9 @@ from worker.pipeline.shadow import (
     under_cutout,
 )
 
-# A pixel counts as subject (for cropping) from half opacity up: the same cut as the metrics.
+# A pixel counts as subject for `crop` from half opacity up: the same cut as the metrics
+# (crop_margin leaves room for the soft edge). Framing and the foreground box use the low
+# threshold of worker/pipeline/framing.py instead: nothing of the subject may be cut off.
 SUBJECT_LEVEL = 128
 
 
@@ -136,7 +138,8 @@ def _shadow_in_place(
         picture = under_colour(rgb, alpha, mask, color[:3])
     elif options.mode == "image":
         assert background is not None  # noqa: S101 - compose checked it
-        picture = darken(ImageOps.fit(background.convert("RGB"), rgb.size), mask)
+        fitted = ImageOps.fit(background.convert("RGB"), rgb.size, Image.Resampling.LANCZOS)
+        picture = darken(fitted, mask)
         picture.paste(rgb, (0, 0), alpha)
     else:
         picture = over(Image.new("RGBA", rgb.size, color), shadow_layer(mask))
@@ -144,17 +147,59 @@ def _shadow_in_place(
     return Composed(picture, subject)
 
 
-def _canvas(placed: Placed, options: ProcessOptions, background: Image.Image | None) -> Image.Image:
-    """The empty canvas the mode asks for: transparent, a colour, a picture or black."""
+def _canvas(
+    placed: Placed,
+    options: ProcessOptions,
+    background: Image.Image | None,
+    rgb: Image.Image,
+    shadow: Image.Image | None,
+) -> Image.Image:
+    """The canvas the mode asks for (transparent, a colour, a picture or black), with the
+    shadow cast on it. A canvas the photo's size reuses `rgb`, whose subject is already
+    in its layer: a 25 MP photo framed in place holds one full-size picture, not two."""
+    reuse = placed.canvas == rgb.size
     if options.mode == "mask":
         return Image.new("L", placed.canvas, 0)
     if options.mode == "image":
         assert background is not None  # noqa: S101 - compose checked it
-        return ImageOps.fit(background.convert("RGB"), placed.canvas, Image.Resampling.LANCZOS)
+        canvas = ImageOps.fit(background.convert("RGB"), placed.canvas, Image.Resampling.LANCZOS)
+        return canvas if shadow is None else darken(canvas, shadow)
     color = options.bg_color if options.mode == "color" else None
     if color is not None and color[3] == 255:
-        return Image.new("RGB", placed.canvas, color[:3])
-    return Image.new("RGBA", placed.canvas, color or (0, 0, 0, 0))
+        if reuse:
+            rgb.paste(color[:3], (0, 0, *rgb.size))
+        canvas = rgb if reuse else Image.new("RGB", placed.canvas, color[:3])
+        return canvas if shadow is None else darken(canvas, shadow)
+    if color is None and shadow is not None:
+        # The shadow layer is the canvas: no second full-size transparent picture.
+        return _filled(rgb, (0, 0, 0), shadow) if reuse else shadow_layer(shadow)
+    fill = color or (0, 0, 0, 0)
+    canvas = _filled(rgb, fill[:3], fill[3]) if reuse else Image.new("RGBA", placed.canvas, fill)
+    return canvas if shadow is None else over(canvas, shadow_layer(shadow))
+
+
+def _filled(rgb: Image.Image, colour: tuple[int, ...], alpha: Image.Image | int) -> Image.Image:
+    """`rgb` itself, painted one colour with the given alpha (it becomes RGBA)."""
+    rgb.paste(colour, (0, 0, *rgb.size))
+    rgb.putalpha(alpha)
+    return rgb
+
+
+def _shadow_of(placed: Placed, options: ProcessOptions) -> Image.Image | None:
+    """The shadow's opacity over the canvas, for the placed subject (None: no shadow)."""
+    if options.shadow == "none" or placed.layer is None or placed.subject is None:
+        return None
+    subject, (x, y) = placed.subject, placed.at
+    own = placed.layer.getchannel("A").crop(
+        (
+            subject.left - x,
+            subject.top - y,
+            subject.left - x + subject.width,
+            subject.top - y + subject.height,
+        )
+    )
+    spec = shadow_spec(options, subject)
+    return shadow_mask(own, (subject.left, subject.top), placed.canvas, spec)
 
 
 def _layered(
@@ -163,28 +208,12 @@ def _layered(
     """A canvas, the shadow cast from the subject's alpha on it, the subject over both."""
     clean = bool(options.clean_colors) and options.mode != "mask"
     placed = place_subject(rgb, alpha, options, clean_colors=clean)
-    canvas = _canvas(placed, options, background)
+    canvas = _canvas(placed, options, background, rgb, _shadow_of(placed, options))
     if placed.layer is None or placed.subject is None:
         return Composed(canvas, None, placed.warnings)
     if options.mode == "mask":
         canvas.paste(placed.layer.getchannel("A"), placed.at)
         return Composed(canvas, placed.subject, placed.warnings)
-    if options.shadow != "none":
-        subject = placed.subject
-        own = placed.layer.getchannel("A").crop(
-            (
-                subject.left - placed.at[0],
-                subject.top - placed.at[1],
-                subject.left - placed.at[0] + subject.width,
-                subject.top - placed.at[1] + subject.height,
-            )
-        )
-        spec = shadow_spec(options, subject)
-        mask = shadow_mask(own, (subject.left, subject.top), placed.canvas, spec)
-        if canvas.mode == "RGB":
-            darken(canvas, mask)
-        else:
-            over(canvas, shadow_layer(mask))
     if canvas.mode == "RGB":
         canvas.paste(placed.layer, placed.at, placed.layer)
     else:

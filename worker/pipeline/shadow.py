@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
 
 from shared.options import ProcessOptions
 from worker.pipeline.framing import Box
@@ -117,15 +117,18 @@ def darken(canvas: Image.Image, mask: Image.Image) -> Image.Image:
     return canvas
 
 
-def _bands(height: int) -> list[tuple[int, int]]:
-    return [(top, min(height, top + BAND_ROWS // 4)) for top in range(0, height, BAND_ROWS // 4)]
+def _bands(region: tuple[int, int, int, int]) -> list[tuple[int, int, int, int]]:
+    """`region` cut into boxes of BAND_ROWS // 4 rows (float32 temporaries of a few MB)."""
+    left, top, right, bottom = region
+    rows = BAND_ROWS // 4
+    return [(left, y, right, min(bottom, y + rows)) for y in range(top, bottom, rows)]
 
 
 def under_cutout(picture: Image.Image, mask: Image.Image) -> Image.Image:
     """Put a black shadow under an RGBA cut-out, in place, band by band ("over" with straight
-    alpha: opaque subject pixels stay exactly as they are)."""
-    for top, bottom in _bands(picture.height):
-        box = (0, top, picture.width, bottom)
+    alpha: opaque subject pixels stay exactly as they are). Only the shadow's box is touched."""
+    region = mask.getbbox()
+    for box in _bands(region) if region else []:
         pixels = np.asarray(picture.crop(box), dtype=np.float32)
         alpha = pixels[..., 3] / 255
         shadow = np.asarray(mask.crop(box), dtype=np.float32) / 255
@@ -133,20 +136,28 @@ def under_cutout(picture: Image.Image, mask: Image.Image) -> Image.Image:
         weight = np.divide(alpha, out_alpha, out=np.zeros_like(alpha), where=out_alpha > 0)
         pixels[..., :3] *= weight[..., None]
         pixels[..., 3] = out_alpha * 255
-        picture.paste(Image.fromarray(np.rint(pixels).astype(np.uint8), "RGBA"), (0, top))
+        picture.paste(Image.fromarray(np.rint(pixels).astype(np.uint8), "RGBA"), box[:2])
     return picture
 
 
 def under_colour(
     rgb: Image.Image, alpha: Image.Image, mask: Image.Image, colour: tuple[int, int, int]
 ) -> Image.Image:
-    """The subject over an opaque colour with the shadow cast on it, in place in `rgb`."""
+    """The subject over an opaque colour with the shadow cast on it, in place in `rgb`.
+
+    Inside the shadow's box the three layers are blended band by band; everywhere else
+    Pillow's in-place paste does the plain "subject over colour".
+    """
+    region = mask.getbbox()
     background = np.asarray(colour, dtype=np.float32)
-    for top, bottom in _bands(rgb.height):
-        box = (0, top, rgb.width, bottom)
+    for box in _bands(region) if region else []:
         pixels = np.asarray(rgb.crop(box), dtype=np.float32)
         a = np.asarray(alpha.crop(box), dtype=np.float32)[..., None] / 255
         lit = 1 - np.asarray(mask.crop(box), dtype=np.float32)[..., None] / 255
         out = pixels * a + background * lit * (1 - a)
-        rgb.paste(Image.fromarray(np.rint(out).astype(np.uint8), "RGB"), (0, top))
+        rgb.paste(Image.fromarray(np.rint(out).astype(np.uint8), "RGB"), box[:2])
+    clear = ImageOps.invert(alpha)
+    if region:
+        clear.paste(0, region)  # done above
+    rgb.paste(colour, (0, 0, *rgb.size), clear)
     return rgb
