@@ -68,6 +68,25 @@ THE_BATCH = """
               schema: {$ref: "#/components/schemas/Batch"}
 """
 
+# From a created batch to every route of it (OpenAPI links: clients and stateful tests).
+LINKS = """
+          links:
+""" + "".join(
+    f"""            {name}:
+              operationId: batches.{endpoint}
+              parameters: {{batch_id: "$response.body#/id"}}
+"""
+    for name, endpoint in (
+        ("AddItems", "add_items.post"),
+        ("Close", "close_batch.post"),
+        ("Get", "get_batch.get"),
+        ("ListJobs", "list_jobs.get"),
+        ("Report", "report.get"),
+        ("Results", "results.get"),
+        ("Cancel", "cancel_batch.delete"),
+    )
+)
+
 CREATE = (
     """
     post:
@@ -83,6 +102,7 @@ CREATE = (
       responses:
 """
     + ITEMS_ADDED.replace("The batch,", "The batch (Location points at it),")
+    + LINKS
     + BAD_REQUEST
     + ERRORS
 )

@@ -85,3 +85,15 @@ def test_batch_forms_take_every_job_option(api: Api) -> None:
     for name in ("BatchForm", "BatchJson"):
         assert set(ProcessOptions.model_fields) <= set(schemas[name]["properties"])
     assert schemas["BatchForm"]["properties"]["images"]["type"] == "array"
+
+
+def test_links_from_a_created_batch_name_real_operations(api: Api) -> None:
+    document = build_spec(api.app)
+    operation_ids = {
+        operation["operationId"]
+        for path in document["paths"].values()
+        for operation in path.values()
+    }
+    links = document["paths"]["/v1/batches"]["post"]["responses"]["202"]["links"]
+    assert {link["operationId"] for link in links.values()} <= operation_ids
+    assert len(links) == 7
