@@ -27,7 +27,7 @@ NOT_FOUND = """
             application/json:
               schema: {$ref: "#/components/schemas/Error"}
 """
-BAD_REQUEST = """
+REFUSED = """
         400:
           description: A bad option or field (`invalid_option`); a bad item never rejects
             the request, it becomes a failed item
@@ -103,7 +103,7 @@ CREATE = (
 """
     + ITEMS_ADDED.replace("The batch,", "The batch (Location points at it),")
     + LINKS
-    + BAD_REQUEST
+    + REFUSED
     + ERRORS
 )
 ADD_ITEMS = (
@@ -119,7 +119,7 @@ ADD_ITEMS = (
       responses:
 """
     + ITEMS_ADDED
-    + BAD_REQUEST
+    + REFUSED
     + NOT_FOUND
     + """
         409:
