@@ -9,6 +9,17 @@ from flask import Blueprint, Response, jsonify, request
 
 from api import batchfiles
 from api.auth import current_tenant
+from api.batches_docs import (
+    ADD_ITEMS,
+    CANCEL,
+    CLOSE,
+    CREATE,
+    GET,
+    JOBS,
+    REPORT,
+    RESULTS,
+    documented,
+)
 from api.batchintake import (
     add_intake,
     batches,
@@ -58,6 +69,7 @@ def _allow_big_request() -> None:
 
 
 @blueprint.post("")
+@documented(CREATE)
 def create_batch() -> tuple[Response, int, dict[str, str]]:
     _allow_big_request()
     svc = services()
@@ -73,6 +85,7 @@ def create_batch() -> tuple[Response, int, dict[str, str]]:
 
 
 @blueprint.post("/<batch_id>/items")
+@documented(ADD_ITEMS)
 def add_items(batch_id: str) -> tuple[Response, int]:
     _allow_big_request()
     batch = find_batch(batch_id)
@@ -86,6 +99,7 @@ def add_items(batch_id: str) -> tuple[Response, int]:
 
 
 @blueprint.post("/<batch_id>/close")
+@documented(CLOSE)
 def close_batch(batch_id: str) -> Response:
     find_batch(batch_id)
     batches(services()).close(batch_id)
@@ -93,11 +107,13 @@ def close_batch(batch_id: str) -> Response:
 
 
 @blueprint.get("/<batch_id>")
+@documented(GET)
 def get_batch(batch_id: str) -> Response:
     return jsonify(_view(batch_id))
 
 
 @blueprint.get("/<batch_id>/jobs")
+@documented(JOBS)
 def list_jobs(batch_id: str) -> Response:
     """A page of items in the order they were added; `cursor` continues where one ended."""
     find_batch(batch_id)
@@ -116,18 +132,21 @@ def list_jobs(batch_id: str) -> Response:
 
 
 @blueprint.get("/<batch_id>/report.csv")
+@documented(REPORT)
 def report(batch_id: str) -> Response:
     find_batch(batch_id)
     return batchfiles.report_response(services(), batch_id)
 
 
 @blueprint.get("/<batch_id>/results.zip")
+@documented(RESULTS)
 def results(batch_id: str) -> Response:
     batch = find_batch(batch_id)
     return batchfiles.results_response(services(), batch)
 
 
 @blueprint.delete("/<batch_id>")
+@documented(CANCEL)
 def cancel_batch(batch_id: str) -> Response:
     """Cancel the batch: items not started yet are canceled, running ones finish."""
     find_batch(batch_id)

@@ -42,7 +42,8 @@ def batches(svc: Services) -> BatchStore:
 
 def new_batch_fields(values: MultiDict[str, str] | dict[str, Any], svc: Services) -> dict:
     """The batch's own fields and its items' options, checked."""
-    options_in = {k: v for k, v in values.items() if k not in (*BATCH_FIELDS, *FILE_FIELDS)}
+    skip = (*BATCH_FIELDS, *FILE_FIELDS)
+    options_in = {k: _text(k, v) for k, v in values.items() if k not in skip}
     options = parse_options(MultiDict(options_in), {})
     webhook = webhook_url(svc, MultiDict({"webhook_url": str(values.get("webhook_url") or "")}))
     every = _number(values.get("progress_every"), "progress_every")
@@ -157,6 +158,17 @@ def _list_kind(content: FileStorage | bytes) -> str:
     else:
         head = content[:64]
     return "json" if head.lstrip()[:1] in (b"[", b"{") else "csv"
+
+
+def _text(name: str, value: Any) -> str:
+    """A JSON body's option as form text: options are read from text either way."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)  # true/false, as a form would send them
+    raise InvalidOption(f"{name[:64]}: a string, a number or a boolean is expected")
 
 
 def _number(value: Any, name: str) -> float:

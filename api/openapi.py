@@ -26,6 +26,7 @@ SWAGGER_UI = flask_swagger_ui.__path__[0] + "/dist"  # Swagger UI's files, shipp
 METHODS = ("get", "post", "put", "patch", "delete")
 TAGS = {
     "jobs": "Submit an image as a job, poll it, download its files.",
+    "batches": "A catalog in (images, zips, URL lists), its progress, report and results.",
     "synchronous": "Wait for the result in the same request (rembg-style routes).",
     "remove.bg": "Drop-in routes for remove.bg clients (docs/api.md).",
     "page": "The web page at /.",
@@ -59,9 +60,9 @@ def _operations(rule: Any, view: Any) -> dict[str, Any]:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in sorted(rule.arguments)
     ]
-    if parameters:
-        for operation in operations.values():
-            operation.setdefault("parameters", parameters)
+    for operation in operations.values():  # the path's, then the operation's own
+        if parameters:
+            operation["parameters"] = [*parameters, *operation.get("parameters", [])]
     return operations
 
 

@@ -1,13 +1,15 @@
 """JSON Schemas of the API's bodies, for the OpenAPI document (api/openapi.py).
 
 The job options come from `ProcessOptions` (pydantic), so a new option is documented by
-adding it there; the job's representation mirrors api/representation.py.
+adding it there; the job's representation mirrors api/representation.py. The batch
+routes' schemas are in api/openapi_batch_schemas.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from api.openapi_batch_schemas import schemas as batch_schemas
 from shared.jobs import Status
 from shared.options import ProcessOptions
 
@@ -188,4 +190,5 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Account": ACCOUNT,
     "Readiness": READINESS,
     "PageConfig": PAGE_CONFIG,
+    **batch_schemas(_options()),
 }

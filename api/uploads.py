@@ -101,6 +101,8 @@ def option_fields(form: MultiDict[str, str]) -> dict[str, str]:
     """The form's non-file fields, as options (empty values mean 'default')."""
     # Error messages quote names and values: keep what they can echo short.
     for key, value in form.items(multi=True):
+        if key is None:  # Werkzeug's parser could not read the part's name (a bad quote)
+            raise MalformedRequest("a form field has no readable name")
         if len(key) > MAX_FIELD_NAME:
             raise InvalidOption(f"unknown field {key[:MAX_FIELD_NAME]!r}... (names are short)")
         # A webhook URL may be longer; the address guard bounds it (2048 characters).

@@ -125,6 +125,16 @@ def test_a_non_utf8_file_name_is_a_clear_400(api: Api) -> None:
     assert error["code"] == "malformed_request" and "UTF-8" in error["message"]
 
 
+@pytest.mark.parametrize("route", ["/v1/jobs", "/v1/batches", "/remove-bg"])
+def test_a_field_name_with_a_broken_quote_is_a_400(api: Api, route: str) -> None:
+    # `name="odd\"`: the backslash escapes the closing quote, so Werkzeug gives no name.
+    field = (b'Content-Disposition: form-data; name="odd\\"', b"true")
+    photo = (b'Content-Disposition: form-data; name="image"; filename="a.jpg"', PHOTO)
+    body = _multipart([field, photo])
+    response = api.client.post(route, data=body, content_type="multipart/form-data; boundary=XyZ")
+    assert response.status_code == 400 and _error(response)["code"] == "malformed_request"
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "code"),
     [

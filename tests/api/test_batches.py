@@ -249,3 +249,14 @@ def _report(api: Api, batch_id: str) -> list[dict[str, str]]:
 def test_payload_view_is_json(api: Api, worker: Worker) -> None:
     body = _create(api, images=_files(("a.jpg", GOOD))).get_json()
     assert json.dumps(body["links"]) and body["links"]["results"].endswith("/results.zip")
+
+
+def test_json_body_options_may_be_numbers_and_booleans(api: Api, worker: Worker) -> None:
+    body = {"urls": [], "quality": 2, "crop": True, "shadow": "contact", "stay_open": True}
+    response = api.client.post("/v1/batches", json=body)
+    assert response.status_code == 202, response.get_json()
+    batch = response.get_json()
+    assert batch["options"]["quality"] == 2 and batch["options"]["crop"] is True
+    nested = api.client.post("/v1/batches", json={"quality": [2]})
+    assert nested.status_code == 400
+    assert nested.get_json()["error"]["code"] == "invalid_option"

@@ -1,12 +1,15 @@
 """Schemathesis against the live stack: no 5xx anywhere, every response matches its schema.
 
 The document is read from the running API's /openapi.json; each operation gets generated
-requests (valid and invalid) through gunicorn, the job store and the queue.
+requests (valid and invalid) through gunicorn, the job store and the queue. The stateful
+test follows the document's links (a created batch to each of its routes), so those routes
+answer for real batches rather than only 404 for generated ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -19,11 +22,21 @@ from tests.integration.stack import Stack, start_stack
 
 pytestmark = pytest.mark.integration
 EXAMPLES = 10  # per operation, plus the coverage cases schemathesis adds itself
+CHECKS = [not_a_server_error, response_schema_conformance]
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("openapi"), require_real_model().parent)
+    # No rate limits: a 429 after the 120th POST would change what the linked scenarios
+    # can do from one run to the next (Hypothesis needs the same answers when it replays).
+    folder, models = tmp_path_factory.mktemp("openapi"), require_real_model().parent
+    running = start_stack(folder, models, CUTOUT_RATE_LIMIT="", CUTOUT_RATE_LIMIT_SUBMIT="")
     yield running
     running.stop()
 
@@ -37,11 +50,28 @@ schema = schemathesis.pytest.from_fixture("live_schema")
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
+@SETTINGS
 def test_no_server_errors_and_responses_match_the_schema(case: schemathesis.Case) -> None:
-    case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
+    case.call_and_validate(checks=CHECKS)
+
+
+def test_linked_calls_on_real_batches_match_the_schema(live_schema: Any) -> None:
+    """Scenarios that create a batch, then call its routes with its id (the 202's links)."""
+    answered: set[str] = set()  # "METHOD /path/template" of every 2xx answer
+    batches = live_schema.include(path_regex="^/v1/batches")
+
+    class Scenario(batches.as_state_machine()):  # type: ignore[misc]
+        def validate_response(self, response: Any, case: Any, *_: Any, **kwargs: Any) -> None:
+            if response.status_code < 300:
+                answered.add(f"{case.method} {case.path}")
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Scenario.run(settings=settings(SETTINGS, max_examples=10 * EXAMPLES, stateful_step_count=8))
+    paths = live_schema.raw_schema["paths"]
+    routes = {
+        f"{method.upper()} {path}"
+        for path, operations in paths.items()
+        if path.startswith("/v1/batches")
+        for method in operations
+    }
+    assert len(routes) == 8 and answered == routes  # each one answered for a real batch
