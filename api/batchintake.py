@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from api.queue import TaskQueue
 from api.services import Services
-from api.submission import parse_options, webhook_url
+from api.submission import accepted_megapixels, parse_options, webhook_url
 from shared.batches import Batch, BatchStore, source_key
 from shared.batchitems import ItemMaker
 from shared.errors import FileTooLarge, InvalidOption, QueueUnavailable
@@ -104,15 +104,15 @@ def add_intake(svc: Services, batch: Batch, intake: Intake) -> dict[str, list]:
 
 def item_maker(svc: Services, store: BatchStore) -> ItemMaker:
     queue = cast(TaskQueue, svc.queue)
-    workers = svc.store.workers_max_megapixels(svc.settings.ready_heartbeat_max_age)
-    limit = svc.settings.max_megapixels
     return ItemMaker(
         store=svc.store,
         batches=store,
         storage=svc.storage,
         send=queue.send_task,
         max_bytes=svc.settings.max_upload_bytes,
-        max_megapixels=limit if workers is None else min(limit, workers),
+        # The same limit as single jobs: an item no live worker's size class holds would
+        # wait on a queue nobody consumes.
+        max_megapixels=accepted_megapixels(svc),
     )
 
 

@@ -36,7 +36,7 @@ def webhook_url(svc: Services, form: MultiDict[str, str]) -> str | None:
     return webhooks.validate_url(url, allow_private=allow_private, resolver=svc.resolver)
 
 
-def _accepted_megapixels(svc: Services) -> float:
+def accepted_megapixels(svc: Services) -> float:
     """The API's limit, lowered to the largest size class a live worker holds."""
     return capacity.accepted_megapixels(
         svc.store.redis,
@@ -49,7 +49,7 @@ def _uploads(
     svc: Services, files: MultiDict[str, FileStorage], options: ProcessOptions, wants_truth: bool
 ) -> dict[str, Upload]:
     limits = {
-        "max_megapixels": _accepted_megapixels(svc),
+        "max_megapixels": accepted_megapixels(svc),
         "max_bytes": svc.settings.max_upload_bytes,
     }
     found = {"original": read_image(files, "image", **limits)}

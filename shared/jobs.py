@@ -269,21 +269,6 @@ class JobStore:
         if max_megapixels is not None:
             self.redis.hset(WORKER_MAX_MEGAPIXELS, worker_name, max_megapixels)
 
-    def workers_max_megapixels(self, max_age: float, now: float | None = None) -> float | None:
-        """The largest input any worker alive in the last `max_age` s accepts (None: unknown).
-
-        The API refuses bigger uploads up front instead of queueing a job no worker can hold.
-        """
-        now = time.time() if now is None else now
-        alive: list[str] = [
-            str(self._decode(w))
-            for w in self.redis.zrangebyscore(HEARTBEATS, now - max_age, "+inf")
-        ]
-        if not alive:
-            return None
-        limits = [v for v in self.redis.hmget(WORKER_MAX_MEGAPIXELS, alive) if v is not None]
-        return max(float(v) for v in limits) if limits else None
-
     def latest_heartbeat(self) -> float | None:
         """When any worker last reported, or None if none ever did."""
         newest = self.redis.zrevrange(HEARTBEATS, 0, 0, withscores=True)

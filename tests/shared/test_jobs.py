@@ -108,15 +108,6 @@ def test_heartbeats(store: JobStore) -> None:
     assert store.latest_heartbeat() == 200.0
 
 
-def test_workers_publish_the_largest_input_they_accept(store: JobStore) -> None:
-    assert store.workers_max_megapixels(60, now=200.0) is None
-    store.beat("small", now=190.0, max_megapixels=12.5)
-    assert store.workers_max_megapixels(60, now=200.0) == 12.5
-    store.beat("large", now=195.0, max_megapixels=25.0)
-    store.beat("dead", now=10.0, max_megapixels=40.0)  # not heard from: does not count
-    assert store.workers_max_megapixels(60, now=200.0) == 25.0
-
-
 def test_wait_returns_when_terminal(store: JobStore) -> None:
     store.create(Job(id="a"))
     timer = threading.Timer(0.1, lambda: store.fail("a", "x", "y"))
