@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify
 
 from api.auth import public
 from api.services import services
+from shared import heartbeats
 from shared.errors import CutoutError
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def _check_storage() -> tuple[bool, Any]:
 def _check_worker() -> tuple[bool, Any]:
     svc = services()
     try:
-        latest = svc.store.latest_heartbeat()
+        latest = heartbeats.latest_heartbeat(svc.store.redis)
     except Exception:  # Redis down: reported (and logged) by the redis check
         return False, "unknown"
     if latest is None:

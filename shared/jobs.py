@@ -24,8 +24,9 @@ KEY_PREFIX = "cutout:"
 # Where the API answers, for absolute links in webhook payloads (settings.public_url).
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 EXPIRY_INDEX = f"{KEY_PREFIX}expiry"
+# Worker heartbeats (written by shared/heartbeats.py), and the largest input (megapixels)
+# each worker's memory allows, published with its heartbeat.
 HEARTBEATS = f"{KEY_PREFIX}heartbeats"
-# The largest input (megapixels) each worker's memory allows, published with its heartbeat.
 WORKER_MAX_MEGAPIXELS = f"{KEY_PREFIX}worker-max-megapixels"
 # Longest single blocking read in JobStore.wait: under the clients' 5 s socket timeout.
 WAIT_SLICE_SECONDS = 2.0
@@ -260,19 +261,6 @@ class JobStore:
     def forget_expired(self, job_id: str) -> None:
         self.redis.zrem(EXPIRY_INDEX, job_id)
         unfinished.forget(self.redis, job_id)
-
-    def beat(
-        self, worker_name: str, now: float | None = None, max_megapixels: float | None = None
-    ) -> None:
-        """Record that a worker is alive, and the largest input its memory allows."""
-        self.redis.zadd(HEARTBEATS, {worker_name: time.time() if now is None else now})
-        if max_megapixels is not None:
-            self.redis.hset(WORKER_MAX_MEGAPIXELS, worker_name, max_megapixels)
-
-    def latest_heartbeat(self) -> float | None:
-        """When any worker last reported, or None if none ever did."""
-        newest = self.redis.zrevrange(HEARTBEATS, 0, 0, withscores=True)
-        return float(newest[0][1]) if newest else None
 
     def wait(self, job_id: str, timeout: float) -> Job | None:
         """Block until the job is terminal or `timeout` passes; returns the last state seen.

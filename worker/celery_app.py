@@ -18,7 +18,7 @@ from celery import Celery
 from celery.signals import setup_logging, worker_process_init, worker_ready, worker_shutdown
 from kombu import Queue
 
-from shared import capacity, logs, telemetry
+from shared import capacity, heartbeats, logs, telemetry
 from shared.errors import CutoutError
 from shared.options import ProcessOptions
 from shared.routing import route
@@ -77,7 +77,7 @@ def _resend(job_id: str, task_id: str) -> None:
 
 
 def _beat(name: str) -> None:
-    job_store().beat(name, max_megapixels=budget.max_megapixels)
+    heartbeats.beat(job_store().redis, name, max_megapixels=budget.max_megapixels)
     capacity.prune_stale(job_store().redis)
 
 

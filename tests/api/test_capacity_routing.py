@@ -8,7 +8,7 @@ import fakeredis
 import pytest
 
 from api.app import create_app
-from shared import capacity
+from shared import capacity, heartbeats
 from shared.jobs import JobStore
 from shared.settings import Settings
 from shared.storage.memory import MemoryStorage
@@ -37,8 +37,8 @@ def post(api: Api, image: bytes) -> tuple[int, dict]:
 
 
 def test_each_upload_goes_to_its_size_class(fleet_api: Api) -> None:
-    fleet_api.store.beat("small", max_megapixels=1.5)
-    fleet_api.store.beat("big", max_megapixels=25)
+    heartbeats.beat(fleet_api.store.redis, "small", max_megapixels=1.5)
+    heartbeats.beat(fleet_api.store.redis, "big", max_megapixels=25)
     assert post(fleet_api, SMALL)[0] == 202
     assert post(fleet_api, LARGER)[0] == 202
     assert fleet_api.queue.queues == [capacity.queue_for(0.24), capacity.queue_for(1.4)]
@@ -48,7 +48,7 @@ def test_each_upload_goes_to_its_size_class(fleet_api: Api) -> None:
 
 
 def test_what_only_a_stopped_worker_could_hold_is_refused(fleet_api: Api) -> None:
-    fleet_api.store.beat("small", max_megapixels=1.5)
+    heartbeats.beat(fleet_api.store.redis, "small", max_megapixels=1.5)
     status, body = post(fleet_api, LARGER)
     assert status == 413 and body["error"]["code"] == "image_too_large"
     assert post(fleet_api, SMALL)[0] == 202

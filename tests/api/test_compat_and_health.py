@@ -7,6 +7,7 @@ import time
 
 from PIL import Image
 
+from shared import heartbeats
 from tests.api.conftest import Api
 from tests.conftest import encoded, subject_photo
 
@@ -76,14 +77,14 @@ def test_ready_needs_a_recent_worker_heartbeat(api: Api) -> None:
     response = api.client.get("/ready")
     assert response.status_code == 503
     assert response.get_json()["checks"]["worker"] == "no worker has reported yet"
-    api.store.beat("w1")
+    heartbeats.beat(api.store.redis, "w1")
     assert api.client.get("/ready").status_code == 200
-    api.store.beat("w1", now=time.time() - 3600)
+    heartbeats.beat(api.store.redis, "w1", now=time.time() - 3600)
     assert api.client.get("/ready").status_code == 503
 
 
 def test_ready_reports_storage_down(api: Api) -> None:
-    api.store.beat("w1")
+    heartbeats.beat(api.store.redis, "w1")
     api.storage.unavailable = True
     response = api.client.get("/ready")
     assert response.status_code == 503 and response.get_json()["checks"]["storage"] != "ok"

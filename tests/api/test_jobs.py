@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from shared import heartbeats
 from shared.jobs import Status
 from tests.api.conftest import Api
 from tests.conftest import encoded, subject_photo
@@ -94,7 +95,7 @@ def test_megapixels_are_checked_from_the_header(api: Api) -> None:
 
 def test_a_limit_published_by_the_live_workers_is_applied_up_front(api: Api) -> None:
     picture = encoded(subject_photo(600, 400))  # 0.24 MP: under the API's own 1.0
-    api.store.beat("small-worker", max_megapixels=0.2)
+    heartbeats.beat(api.store.redis, "small-worker", max_megapixels=0.2)
     response = _post(api, _form(picture))
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "image_too_large"
     assert "0.2 megapixels" in response.get_json()["error"]["message"] and api.queue.sent == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from shared import capacity
-from shared.jobs import HEARTBEATS, WORKER_MAX_MEGAPIXELS, JobStore
+from shared import capacity, heartbeats
+from shared.jobs import HEARTBEATS, WORKER_MAX_MEGAPIXELS
 from shared.tasks import PROCESS_QUEUE
 
 WORKER_LIMITS = [0.3, 1.0, 1.5, 3.9, 4.0, 11.5, 12.0, 24.5, 25.0, 30.0, 50.0, 99.0, 100.0, 400.0]
@@ -14,8 +14,8 @@ IMAGE_SIZES = [0.01, 0.3, 1.0, 1.0001, 2.5, 4.0, 4.01, 12.0, 18.0, 25.0, 25.01, 
 
 
 @pytest.fixture
-def store() -> JobStore:
-    return JobStore(fakeredis.FakeRedis(), retention_seconds=600)
+def client() -> fakeredis.FakeRedis:
+    return fakeredis.FakeRedis()
 
 
 def test_queue_names() -> None:
@@ -41,7 +41,7 @@ def test_an_accepted_image_has_a_live_worker_that_holds_it(size: float) -> None:
     client = fakeredis.FakeRedis()
     fleet = {"small": 1.5, "medium": 12.5, "big": 30.0}
     for name, limit in fleet.items():
-        JobStore(client, retention_seconds=60).beat(name, now=100.0, max_megapixels=limit)
+        heartbeats.beat(client, name, now=100.0, max_megapixels=limit)
     accepted = capacity.accepted_megapixels(client, configured=100, max_age=60, now=110.0)
     assert accepted == 25  # the big worker's class, not its exact 30
     if size <= accepted:
@@ -53,37 +53,36 @@ def test_an_accepted_image_has_a_live_worker_that_holds_it(size: float) -> None:
         assert takers and all(size <= fleet[n] for n in takers)
 
 
-def test_the_limit_follows_the_live_workers(store: JobStore) -> None:
-    client = store.redis
+def test_the_limit_follows_the_live_workers(client: fakeredis.FakeRedis) -> None:
     assert capacity.accepted_megapixels(client, configured=25, max_age=60, now=0) == 25
-    store.beat("small", now=100.0, max_megapixels=1.5)
+    heartbeats.beat(client, "small", now=100.0, max_megapixels=1.5)
     assert capacity.accepted_megapixels(client, configured=25, max_age=60, now=110) == 1
-    store.beat("big", now=100.0, max_megapixels=25.0)
+    heartbeats.beat(client, "big", now=100.0, max_megapixels=25.0)
     assert capacity.accepted_megapixels(client, configured=25, max_age=60, now=110) == 25
     assert capacity.accepted_megapixels(client, configured=8, max_age=60, now=110) == 8
-    store.beat("small", now=200.0, max_megapixels=1.5)  # the big one stopped reporting
+    heartbeats.beat(client, "small", now=200.0, max_megapixels=1.5)  # the big one stopped reporting
     assert capacity.accepted_megapixels(client, configured=25, max_age=60, now=210) == 1
-    store.beat("tiny", now=200.0, max_megapixels=0.2)
-    store.redis.zrem(HEARTBEATS, "small")
+    heartbeats.beat(client, "tiny", now=200.0, max_megapixels=0.2)
+    client.zrem(HEARTBEATS, "small")
     assert capacity.accepted_megapixels(client, configured=25, max_age=60, now=210) == 0.2
 
 
-def test_stale_and_orphan_entries_are_pruned(store: JobStore) -> None:
+def test_stale_and_orphan_entries_are_pruned(client: fakeredis.FakeRedis) -> None:
     now = 10_000.0
-    store.beat("old", now=now - capacity.STALE_AFTER_SECONDS - 1, max_megapixels=25)
-    store.beat("fresh", now=now - 5, max_megapixels=25)
-    store.redis.hset(WORKER_MAX_MEGAPIXELS, "orphan", 4)
-    assert capacity.prune_stale(store.redis, now=now) == 2
-    assert store.redis.zrange(HEARTBEATS, 0, -1) == [b"fresh"]
-    assert store.redis.hkeys(WORKER_MAX_MEGAPIXELS) == [b"fresh"]
-    assert capacity.prune_stale(store.redis, now=now) == 0
+    heartbeats.beat(client, "old", now=now - capacity.STALE_AFTER_SECONDS - 1, max_megapixels=25)
+    heartbeats.beat(client, "fresh", now=now - 5, max_megapixels=25)
+    client.hset(WORKER_MAX_MEGAPIXELS, "orphan", 4)
+    assert capacity.prune_stale(client, now=now) == 2
+    assert client.zrange(HEARTBEATS, 0, -1) == [b"fresh"]
+    assert client.hkeys(WORKER_MAX_MEGAPIXELS) == [b"fresh"]
+    assert capacity.prune_stale(client, now=now) == 0
 
 
-def test_a_stopping_worker_is_forgotten(store: JobStore) -> None:
-    store.beat("leaving", max_megapixels=25)
-    store.beat("staying", max_megapixels=1.5)
-    capacity.forget_worker(store.redis, "leaving")
-    assert capacity.live_limits(store.redis, max_age=60) == [1.5]
+def test_a_stopping_worker_is_forgotten(client: fakeredis.FakeRedis) -> None:
+    heartbeats.beat(client, "leaving", max_megapixels=25)
+    heartbeats.beat(client, "staying", max_megapixels=1.5)
+    capacity.forget_worker(client, "leaving")
+    assert capacity.live_limits(client, max_age=60) == [1.5]
 
 
 def test_routing_uses_the_exact_pixel_count() -> None:

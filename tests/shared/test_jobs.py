@@ -1,4 +1,4 @@
-"""The Redis job store on fakeredis: creation, tenants, transitions, expiry, heartbeats."""
+"""The Redis job store on fakeredis: creation, tenants, transitions, expiry."""
 
 from __future__ import annotations
 
@@ -99,13 +99,6 @@ def test_expired_ids_and_forgetting(store: JobStore) -> None:
     assert store.expired_ids() == ["old"]
     store.forget_expired("old")
     assert store.expired_ids() == []
-
-
-def test_heartbeats(store: JobStore) -> None:
-    assert store.latest_heartbeat() is None
-    store.beat("w1", now=100.0)
-    store.beat("w2", now=200.0)
-    assert store.latest_heartbeat() == 200.0
 
 
 def test_wait_returns_when_terminal(store: JobStore) -> None:
