@@ -56,8 +56,8 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# `make run` starts the job service locally: redis-server, one Celery worker and the API on
-# 127.0.0.1:8000. Options: make run RUN_ARGS="--api-port 8080 --workers 2".
+# `make run` starts the job service locally: redis-server, one Celery worker, the webhook
+# sender and the API on 127.0.0.1:8000. Options: make run RUN_ARGS="--api-port 8080 --workers 2".
 run: setup
 	$(BIN)/python scripts/run_local.py $(RUN_ARGS)
 

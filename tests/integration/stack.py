@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 import urllib3
 
-from scripts.run_local import WORKER_OPTIONS
+from scripts.run_local_commands import WORKER_OPTIONS
 from shared.settings import REPO_ROOT
 from tests.processes import (
     RedisProcess,

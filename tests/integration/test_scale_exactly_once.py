@@ -22,7 +22,7 @@ import pytest
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 from api.queue import CeleryQueue
-from scripts.run_local import WORKER_OPTIONS
+from scripts.run_local_commands import WORKER_OPTIONS
 from shared import capacity
 from shared.imageinfo import probe
 from shared.jobs import Job, JobStore, Status, new_job_id
