@@ -61,6 +61,20 @@ def test_strips_of_any_height_give_the_same_estimate() -> None:
     assert np.array_equal(np.asarray(tiny), np.asarray(default))
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_strips_computed_side_by_side_give_the_same_estimate(threads: int) -> None:
+    observed, alpha, _ = _composite()
+    alone = estimate_foreground(
+        Image.fromarray(observed), Image.fromarray(alpha), rows=REACH, threads=1
+    )
+    # REACH-row strips: each strip reads the one computed beside it, which must still hold
+    # the original colours.
+    together = estimate_foreground(
+        Image.fromarray(observed), Image.fromarray(alpha), rows=REACH, threads=threads
+    )
+    assert np.array_equal(np.asarray(alone), np.asarray(together))
+
+
 def test_the_shrunk_large_pass_is_as_good_as_the_full_resolution_one() -> None:
     observed, alpha, fg = _composite(600, 400)
     whole = blur_fusion(observed, alpha)
