@@ -69,10 +69,11 @@ def test_alpha_outside_the_band_is_unchanged() -> None:
     before = np.asarray(blurred)
     # Away from the mask's 0.5 contour by more than the band, and from any soft pixel by more
     # than two working-copy pixels (the band is found there): never touched.
-    cell = max(before.shape) / refine.WORK_SIDE
-    reach = (refine.BAND * refine.WORK_SIDE / refine.MODEL_SIDE + 2) * cell
+    params = refine.DEFAULT
+    cell = max(before.shape) / params.work_side
+    reach = (params.band * params.work_side / refine.MODEL_SIDE + 2) * cell
     subject = (before >= 128).astype(np.uint8) * 255
-    decided = ((before <= refine.SOFT_LOW) | (before >= refine.SOFT_HIGH)).astype(np.uint8)
+    decided = ((before <= params.soft_low) | (before >= params.soft_high)).astype(np.uint8)
     clear = cv2.distanceTransform(decided, cv2.DIST_L2, 5) > 2 * cell
     far = ~near_edge(subject, int(reach)) & clear
     assert far.mean() > 0.5

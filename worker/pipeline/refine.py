@@ -4,51 +4,44 @@ The model sees 320x320; stretched to a 2 MP photo its edge is a ramp many pixels
 often a few pixels off, and thin hair or small holes are lost. Here a trimap is made from
 that mask (definite subject and background away from the 0.5 contour, unknown between and
 wherever the mask is undecided), closed-form matting (Levin, Lischinski & Weiss 2008) is
-solved for the unknown pixels only, on a working copy whose long side is WORK_SIDE, with a
+solved for the unknown pixels only, on a working copy whose long side is `work_side`, with a
 weak pull towards the model's alpha; the result returns to full resolution through a fast
-guided filter (He & Sun 2015): its coefficients are found on the working copy, upsampled, and
-applied to the full-resolution colours tile by tile, in the band only.
+guided filter (He & Sun 2015, `worker/pipeline/guided.py`): its coefficients are found on
+the working copy, upsampled, and applied to the full-resolution colours tile by tile, in the
+band only.
 
 Images whose long side is under MIN_UPSCALE model sides are returned as they are.
 
-Memory: the working copy is at most WORK_SIDE^2 px, the sparse system holds only unknown
+Memory: the working copy is at most work_side^2 px, the sparse system holds only unknown
 pixels (at most MAX_UNKNOWN), and at full resolution there are only uint8 maps plus one
 tile's float32 temporaries. The solve's time is bounded by MAX_UNKNOWN and
 CG_MAX_ITERATIONS, whatever the image size; only the last pass over the band's tiles grows
 with it. Every constant below was chosen by measurement on the dev split (AIM-500 edges,
-ECSSD and SOD as guards), never per image.
+ECSSD and SOD as guards), never per image; those that shape the result (RefineParams) on one
+half of AIM-500 dev, checked on the other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from worker.pipeline.guided import guided_coefficients, upsample
+
 MODEL_SIDE = 320  # u2netp's input side: the mask's detail is one model pixel
 # A mask stretched less than this has little blur to undo, and on SOD (481 px, x1.5: cluttered
 # scenes, faint subjects) refining lowered S by 0.017 and maxF by 0.012: such images are left
 # alone. ECSSD (x1.25) is below it too; AIM-500 (x4.7-6) far above.
 MIN_UPSCALE = 2.0
-# Chosen on AIM-500 dev (edge-band MAE and MAE), one value varied at a time; in brackets the
-# values tried that scored worse or no better.
-WORK_SIDE = 480  # long side of the working copy (640, 800: same scores, slower)
-BAND = 1.0  # unknown band half-width around the 0.5 contour, model pixels (2, 3)
-SOFT_LOW, SOFT_HIGH = 10, 245  # alpha strictly between is unknown too (5-250 same; 25-230)
-EPS = 1e-5  # matting Laplacian regulariser, colours in [0, 1] (1e-7, 1e-4)
-PRIOR_WEIGHT = 1e-5  # pull of an unknown pixel towards the model's alpha (1e-2, 1e-3, 1e-4)
 CG_TOLERANCE = 1e-4  # relative residual that stops conjugate gradients (1e-3)
 CG_MAX_ITERATIONS = 400  # bounds time: most dev images stop after 50-220
 # More unknown pixels shrink the working copy (bounds memory and time). 3 of 60 AIM-500 images
 # exceed it; at 120_000 the largest (109k unknowns) did not converge in 400 iterations and
 # scored worse (MAE .116 against .088) in 5x the time.
 MAX_UNKNOWN = 25_000
-GUIDE_RADIUS = 1  # fast guided filter window radius, working-copy pixels (2: same)
-GUIDE_EPS = 1e-4  # its regulariser, colours in [0, 1] (1e-3, 1e-5: same)
-TILE = 512  # full-resolution tile side of the last pass
 _CHUNK = 8192  # matting windows handled at once: float64 temporaries of ~5 MB each
 # The 3x3 window's pixel offsets, and the 5x5 stencil two pixels of a window can span.
 _WINDOW = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
@@ -58,40 +51,64 @@ _CENTRE = _STENCIL.index((0, 0))
 _SLOTS = np.array([[_STENCIL.index((b[0] - a[0], b[1] - a[1])) for b in _WINDOW] for a in _WINDOW])
 
 
-def refine_alpha(rgb: Image.Image, alpha: Image.Image) -> Image.Image:
+@dataclass(frozen=True)
+class RefineParams:
+    """The constants that shape the result, as `best` ships them.
+
+    Chosen on one half of the AIM-500 dev photos and checked on the other, both ways
+    (`python -m bench.edges_unseen`, which varies them; docs/quality.md has the figures).
+    """
+
+    # In brackets the values tried. Both halves chose band 0.5 (earlier 1.0, chosen on all
+    # of AIM-500 dev); on all 60 photos side 640 scored the same within 0.001 at 1.8x the
+    # working pixels.
+    work_side: int = 480  # long side of the working copy (640)
+    band: float = 0.5  # unknown band half-width around the 0.5 contour, model pixels (1, 2)
+    soft_low: int = 10  # alpha strictly between soft_low and soft_high is unknown too
+    soft_high: int = 245  # (25-230)
+    eps: float = 1e-5  # matting Laplacian regulariser, colours in [0, 1] (1e-6, 1e-4)
+    prior_weight: float = 1e-5  # pull of an unknown pixel towards the model's alpha (1e-4, 1e-3)
+
+
+DEFAULT = RefineParams()
+
+
+def refine_alpha(
+    rgb: Image.Image, alpha: Image.Image, params: RefineParams = DEFAULT
+) -> Image.Image:
     """`alpha` (L, the size of `rgb`) re-solved in its uncertain band from `rgb`'s colours."""
     if rgb.mode != "RGB" or alpha.mode != "L" or rgb.size != alpha.size:
         raise ValueError("refine_alpha needs an RGB image and an L alpha of one size")
     if max(rgb.size) < MIN_UPSCALE * MODEL_SIDE:
         return alpha.copy()
-    side = WORK_SIDE
+    side = params.work_side
     while True:
-        guide, prior = _working_copy(rgb, alpha, side)
-        unknown = trimap(prior, band_radius(prior.shape))
+        guide, prior = working_copy(rgb, alpha, side)
+        unknown = trimap(prior, band_radius(prior.shape, params.band), params)
         count = int(np.count_nonzero(unknown))
         if count <= MAX_UNKNOWN:
             break
         side = max(16, int(side * (MAX_UNKNOWN / count) ** 0.5 * 0.95))
     if count == 0:
         return alpha.copy()
-    solved = solve_band(guide, prior, unknown)
-    return _upsample(rgb, alpha, _guided_coefficients(guide.astype(np.float32), solved), unknown)
+    solved = solve_band(guide, prior, unknown, params)
+    return upsample(rgb, alpha, guided_coefficients(guide.astype(np.float32), solved), unknown)
 
 
-def band_radius(shape: tuple[int, ...]) -> int:
-    """The unknown band's half-width in pixels of a map of `shape`: BAND model pixels."""
-    return max(1, round(BAND * max(shape[:2]) / MODEL_SIDE))
+def band_radius(shape: tuple[int, ...], band: float = DEFAULT.band) -> int:
+    """The unknown band's half-width in pixels of a map of `shape`: `band` model pixels."""
+    return max(1, round(band * max(shape[:2]) / MODEL_SIDE))
 
 
-def trimap(alpha: np.ndarray, radius: int) -> np.ndarray:
+def trimap(alpha: np.ndarray, radius: int, params: RefineParams = DEFAULT) -> np.ndarray:
     """Unknown pixels: within `radius` of the 0.5 contour, or undecided (soft) in `alpha`."""
     subject = (alpha >= 128).astype(np.uint8)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     unknown = cv2.dilate(subject, disc) > cv2.erode(subject, disc)
-    return unknown | ((alpha > SOFT_LOW) & (alpha < SOFT_HIGH))
+    return unknown | ((alpha > params.soft_low) & (alpha < params.soft_high))
 
 
-def _working_copy(rgb: Image.Image, alpha: Image.Image, side: int) -> tuple[np.ndarray, np.ndarray]:
+def working_copy(rgb: Image.Image, alpha: Image.Image, side: int) -> tuple[np.ndarray, np.ndarray]:
     """The colours (float64 in [0, 1]) and uint8 alpha at long side <= `side`."""
     scale = min(1.0, side / max(rgb.size))
     size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
@@ -101,15 +118,17 @@ def _working_copy(rgb: Image.Image, alpha: Image.Image, side: int) -> tuple[np.n
     return np.asarray(rgb, dtype=np.float64) / 255.0, np.asarray(alpha)
 
 
-def solve_band(guide: np.ndarray, prior: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+def solve_band(
+    guide: np.ndarray, prior: np.ndarray, unknown: np.ndarray, params: RefineParams = DEFAULT
+) -> np.ndarray:
     """Alpha in [0, 1] (float32): the matting solve on `unknown`, 0/1 by the mask elsewhere.
 
-    Minimises a' L a + PRIOR_WEIGHT |a_u - prior_u|^2 over the unknown pixels a_u, the known
+    Minimises a' L a + prior_weight |a_u - prior_u|^2 over the unknown pixels a_u, the known
     ones fixed to 0 or 1 (L: the matting Laplacian of `guide`, 3x3 windows). The weak prior
     keeps the system well posed where a region has no known pixel around it.
     """
     known = (prior >= 128).astype(np.float64)
-    system = _band_system(guide, unknown, known, prior.astype(np.float64) / 255.0)
+    system = _band_system(guide, unknown, known, prior.astype(np.float64) / 255.0, params)
     start = prior.ravel()[system.index].astype(np.float64) / 255.0
     known.ravel()[system.index] = np.clip(_conjugate_gradients(system, start), 0.0, 1.0)
     return known.astype(np.float32)
@@ -131,28 +150,34 @@ class _System:
 
 
 def _band_system(
-    guide: np.ndarray, unknown: np.ndarray, known: np.ndarray, prior: np.ndarray
+    guide: np.ndarray,
+    unknown: np.ndarray,
+    known: np.ndarray,
+    prior: np.ndarray,
+    params: RefineParams,
 ) -> _System:
     """The unknown pixels' equations; known neighbours move to the right-hand side."""
     height, width = unknown.shape
     index = np.flatnonzero(unknown)
     ids = np.full(height * width, -1, np.intp)
     ids[index] = np.arange(index.size)
-    coefficients = _laplacian_rows(guide, unknown, ids)
+    coefficients = _laplacian_rows(guide, unknown, ids, params.eps)
     offsets = np.array([dy * width + dx for dy, dx in _STENCIL])
     # Stencil entries off the image have coefficient 0; clipping keeps their index valid.
     neighbours = np.clip(index[:, None] + offsets, 0, height * width - 1)
     columns = ids[neighbours]
     is_known = columns < 0
     rhs = -np.einsum("ij,ij->i", coefficients, np.where(is_known, known.ravel()[neighbours], 0.0))
-    rhs += PRIOR_WEIGHT * prior.ravel()[index]
+    rhs += params.prior_weight * prior.ravel()[index]
     coefficients[is_known] = 0.0
-    coefficients[:, _CENTRE] += PRIOR_WEIGHT
+    coefficients[:, _CENTRE] += params.prior_weight
     columns[is_known] = 0  # any valid index: its coefficient is 0
     return _System(index, coefficients, columns, rhs)
 
 
-def _laplacian_rows(guide: np.ndarray, unknown: np.ndarray, ids: np.ndarray) -> np.ndarray:
+def _laplacian_rows(
+    guide: np.ndarray, unknown: np.ndarray, ids: np.ndarray, eps: float
+) -> np.ndarray:
     """Matting Laplacian rows of the unknown pixels as (n, 25) stencil coefficients."""
     height, width = unknown.shape
     centres = cv2.dilate(unknown.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -167,7 +192,7 @@ def _laplacian_rows(guide: np.ndarray, unknown: np.ndarray, ids: np.ndarray) -> 
     all_centres = np.flatnonzero(centres)
     for start in range(0, all_centres.size, _CHUNK):
         pixels = all_centres[start : start + _CHUNK, None] + window  # (n, 9)
-        weights = _window_affinities(flat[pixels])  # (n, 9, 9)
+        weights = _window_affinities(flat[pixels], eps)  # (n, 9, 9)
         for a in range(len(_WINDOW)):
             row = ids[pixels[:, a]]
             inside = row >= 0
@@ -175,10 +200,10 @@ def _laplacian_rows(guide: np.ndarray, unknown: np.ndarray, ids: np.ndarray) -> 
     return rows
 
 
-def _window_affinities(colours: np.ndarray) -> np.ndarray:
-    """delta_ij - (1 + (I_i - mu)' (Sigma + EPS/9)^-1 (I_j - mu)) / 9 for each 3x3 window."""
+def _window_affinities(colours: np.ndarray, eps: float) -> np.ndarray:
+    """delta_ij - (1 + (I_i - mu)' (Sigma + eps/9)^-1 (I_j - mu)) / 9 for each 3x3 window."""
     centred = colours - colours.mean(axis=1, keepdims=True)
-    covariance = np.einsum("nki,nkj->nij", centred, centred) / 9 + (EPS / 9) * np.eye(3)
+    covariance = np.einsum("nki,nkj->nij", centred, centred) / 9 + (eps / 9) * np.eye(3)
     whitened = np.einsum("nki,nij->nkj", centred, np.linalg.inv(covariance))
     affinity = (1.0 + np.einsum("nki,nli->nkl", whitened, centred)) / 9
     return np.eye(9) - affinity
@@ -208,81 +233,3 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     # einsum's own loop, not BLAS: a threaded BLAS dot of these short vectors cost 5 ms a
     # call on a busy 2-core machine (more than the whole matrix product).
     return float(np.einsum("i,i->", a, b))
-
-
-def _box(values: np.ndarray) -> np.ndarray:
-    size = 2 * GUIDE_RADIUS + 1
-    return cv2.blur(values, (size, size), borderType=cv2.BORDER_REFLECT)
-
-
-def _guided_coefficients(guide: np.ndarray, alpha: np.ndarray) -> list[np.ndarray]:
-    """Mean guided-filter coefficients [a_r, a_g, a_b, b] of `alpha` under the colour guide."""
-    channels = [guide[..., c] for c in range(3)]
-    means = [_box(c) for c in channels]
-    mean_alpha = _box(alpha)
-    cov = [_box(c * alpha) - m * mean_alpha for c, m in zip(channels, means, strict=True)]
-    var = {
-        (i, j): _box(channels[i] * channels[j]) - means[i] * means[j] + (GUIDE_EPS if i == j else 0)
-        for i in range(3)
-        for j in range(i, 3)
-    }
-    inverse = _symmetric_inverse(var)
-    slopes = [sum(inverse[min(i, j), max(i, j)] * cov[j] for j in range(3)) for i in range(3)]
-    offset = mean_alpha - sum(s * m for s, m in zip(slopes, means, strict=True))
-    return [_box(s) for s in slopes] + [_box(offset)]
-
-
-def _symmetric_inverse(m: dict[tuple[int, int], np.ndarray]) -> dict[tuple[int, int], np.ndarray]:
-    """Element-wise inverse of 3x3 symmetric matrices given by their upper triangle."""
-    a, b, c, d, e, f = (m[k] for k in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)))
-    cof = {(0, 0): d * f - e * e, (0, 1): c * e - b * f, (0, 2): b * e - c * d}
-    cof |= {(1, 1): a * f - c * c, (1, 2): b * c - a * e, (2, 2): a * d - b * b}
-    det = a * cof[0, 0] + b * cof[0, 1] + c * cof[0, 2]
-    return {key: value / det for key, value in cof.items()}
-
-
-def _tiles(unknown: np.ndarray, size: tuple[int, int]) -> Iterator[tuple[int, int, int, int]]:
-    """Full-resolution tiles (left, top, right, bottom) that hold some of the unknown band."""
-    width, height = size
-    sy, sx = unknown.shape[0] / height, unknown.shape[1] / width
-    for top in range(0, height, TILE):
-        for left in range(0, width, TILE):
-            right, bottom = min(left + TILE, width), min(top + TILE, height)
-            rows = slice(int(top * sy), int(np.ceil(bottom * sy)) + 1)
-            cols = slice(int(left * sx), int(np.ceil(right * sx)) + 1)
-            if unknown[rows, cols].any():
-                yield left, top, right, bottom
-
-
-def _upsample(
-    rgb: Image.Image, alpha: Image.Image, coefficients: list[np.ndarray], unknown: np.ndarray
-) -> Image.Image:
-    """The full-resolution alpha: guided-filter output in the band, `alpha` elsewhere."""
-    out = alpha.copy()  # written tile by tile: no second full-size buffer in numpy
-    band = unknown.astype(np.uint8)
-    sx, sy = unknown.shape[1] / rgb.width, unknown.shape[0] / rgb.height
-    for box in _tiles(unknown, rgb.size):
-        left, top, right, bottom = box
-        # Pixel centres of the tile in working-copy coordinates.
-        xs = ((np.arange(left, right, dtype=np.float32) + 0.5) * sx - 0.5)[None, :]
-        ys = ((np.arange(top, bottom, dtype=np.float32) + 0.5) * sy - 0.5)[:, None]
-        map_x, map_y = np.broadcast_arrays(xs, ys)
-        map_x, map_y = np.ascontiguousarray(map_x), np.ascontiguousarray(map_y)
-        inside = cv2.remap(band, map_x, map_y, cv2.INTER_NEAREST).astype(bool)
-        colours = np.asarray(rgb.crop(box), dtype=np.float32)
-        colours *= np.float32(1 / 255)
-        value = _resample(coefficients[3], map_x, map_y)
-        for c in range(3):
-            value += _resample(coefficients[c], map_x, map_y) * colours[..., c]
-        patch = np.array(alpha.crop(box))
-        patch[inside] = _to_u8(value[inside])
-        out.paste(Image.fromarray(patch, "L"), box[:2])
-    return out
-
-
-def _resample(plane: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
-    return cv2.remap(plane, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def _to_u8(values: np.ndarray) -> np.ndarray:
-    return np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
