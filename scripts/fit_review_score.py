@@ -75,7 +75,7 @@ def fit(flag_rate: float, repeats: int) -> None:
     from shared.metrics.review import REASON_FEATURES
 
     rows = read_table()
-    names = [name for name in rows[0] if name not in _NOT_FEATURES]
+    names = [name for name in rows[0] if name not in NOT_FEATURES]
     x = np.array([[float(row[name]) for name in names] for row in rows])
     y = np.array([float(row["iou"]) < FAILURE_IOU for row in rows], float)
     groups = np.array([row["benchmark"] for row in rows])
@@ -90,7 +90,7 @@ def fit(flag_rate: float, repeats: int) -> None:
     click.echo(json.dumps(report["benchmarks"], indent=2))
 
 
-_NOT_FEATURES = {"benchmark", "image", "iou", "old_needs_review", "width", "height"}
+NOT_FEATURES = {"benchmark", "image", "iou", "old_needs_review", "width", "height"}
 
 if __name__ == "__main__":
     main()
