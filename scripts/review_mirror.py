@@ -92,7 +92,7 @@ def cv(repeats: int) -> None:
         report[label] = found["benchmarks"]
     REPORT.write_text(json.dumps(report, indent=2) + "\n")
     for label, figures in report.items():
-        summary = {k: (v["auroc"], v["recall_at_25pct"]) for k, v in figures.items()}
+        summary = {str(k): (v["auroc"], v["recall_at_25pct"]) for k, v in figures.items()}
         click.echo(f"{label}: {summary}")
 
 
