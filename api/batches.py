@@ -39,6 +39,7 @@ from shared.jobs import Job, Status
 
 blueprint = Blueprint("batches", __name__, url_prefix="/v1/batches")
 PAGE, MAX_PAGE = 100, 1000
+MAX_INT_ARG = 2**53 - 1  # the largest integer every JSON client reads exactly
 MAX_FORM_PARTS = 5000  # files and fields in one multipart request (Flask's default: 1000)
 
 
@@ -175,6 +176,10 @@ def _int_arg(name: str, default: int) -> int:
     if value in (None, ""):
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise InvalidOption(f"{name}: an integer is expected") from exc
+    # Redis list indexes are 64-bit: a larger one is a store error, not an empty page.
+    if not 0 <= number <= MAX_INT_ARG:
+        raise InvalidOption(f"{name}: an integer from 0 to {MAX_INT_ARG} is expected")
+    return number

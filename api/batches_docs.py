@@ -169,7 +169,7 @@ JOBS = (
           in: query
           required: false
           description: where the page starts (the previous page's `next_cursor`)
-          schema: {type: integer, minimum: 0, default: 0}
+          schema: {type: integer, minimum: 0, maximum: 9007199254740991, default: 0}
         - name: limit
           in: query
           required: false

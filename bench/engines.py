@@ -8,7 +8,7 @@ fresh process that loads the model and runs it 10 times), mask difference from o
 fp32 on scikit-image's photos, and achieved GFLOP/s. Then where onnxruntime's fp32 time goes
 (its profiler, summed by op type) and OpenVINO's (its per-node counters, fp32 and int8),
 and whether batches of 2 or 4 raise images/s.
-Prints markdown tables; writes bench/results/engines.json.
+Prints markdown tables; writes bench/results/engines.json (or --out).
 """
 
 from __future__ import annotations
@@ -595,6 +595,7 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", default="", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.threads, args.cache_dir, args.batch)
@@ -604,7 +605,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         results = measure(args.threads, args.rounds, Path(folder))
     report = {
-        "command": f"python -m bench.engines --rounds {args.rounds} --threads {args.threads}",
+        "command": f"python -m bench.engines --rounds {args.rounds} --threads {args.threads}"
+        + ("" if args.out == RESULTS else f" --out {args.out}"),
         "machine": {
             "cpu": ov.Core().get_property("CPU", "FULL_DEVICE_NAME"),
             "arch": platform.machine(),
@@ -617,8 +619,8 @@ def main() -> None:
         **results,
     }
     print_tables(report)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -220,6 +220,19 @@ def test_jobs_are_paged_and_filtered(api: Api, worker: Worker) -> None:
     assert [j["name"] for j in failed["jobs"]] == ["0.jpg", "2.jpg", "4.jpg"]
 
 
+@pytest.mark.parametrize(
+    "query", ["cursor=-1", "cursor=280627752774825038152363319230464", "limit=-5"]
+)
+def test_a_cursor_or_limit_out_of_range_is_a_bad_option(
+    api: Api, worker: Worker, query: str
+) -> None:
+    # A cursor past Redis's 64-bit list indexes once answered 503 store_unavailable.
+    body = _create(api, images=_files(("a.jpg", GOOD))).get_json()
+    answer = api.client.get(f"/v1/batches/{body['id']}/jobs?{query}")
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "invalid_option"
+
+
 def test_report_has_plain_values(api: Api, worker: Worker) -> None:
     body = _create(api, images=_files(("a.jpg", GOOD))).get_json()
     worker.run_all()
