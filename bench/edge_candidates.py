@@ -25,20 +25,9 @@ from shared.options import ProcessOptions
 from shared.settings import Settings
 from worker.models.spec import resolve_spec
 from worker.pipeline.decode import decode
-from worker.pipeline.guided import guided_coefficients, upsample
 from worker.pipeline.mask import normalise, to_full_size
 from worker.pipeline.preprocess import model_input
-from worker.pipeline.refine import (
-    DEFAULT,
-    MAX_UNKNOWN,
-    MIN_UPSCALE,
-    MODEL_SIDE,
-    RefineParams,
-    band_radius,
-    solve_band,
-    trimap,
-    working_copy,
-)
+from worker.pipeline.refine import DEFAULT, MODEL_SIDE, RefineParams, refine_alpha
 from worker.pipeline.run import mask_image
 from worker.pipeline.timing import StageTimer
 
@@ -118,28 +107,6 @@ def band_fused(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.clip(up * (1 - weight) + high * weight, 0, 1)
 
 
-def refined(
-    rgb: Image.Image, alpha: Image.Image, params: RefineParams, spread: np.ndarray | None
-) -> Image.Image:
-    """`refine_alpha`'s steps, the trimap widened by `spread` (True where unknown) if given."""
-    if max(rgb.size) < MIN_UPSCALE * MODEL_SIDE:
-        return alpha.copy()
-    side = params.work_side
-    while True:
-        guide, prior = working_copy(rgb, alpha, side)
-        unknown = trimap(prior, band_radius(prior.shape, params.band), params)
-        if spread is not None:
-            unknown |= cv2.resize(spread.astype(np.uint8), unknown.shape[::-1]) > 0
-        count = int(np.count_nonzero(unknown))
-        if count <= MAX_UNKNOWN:
-            break
-        side = max(16, int(side * (MAX_UNKNOWN / count) ** 0.5 * 0.95))
-    if count == 0:
-        return alpha.copy()
-    solved = solve_band(guide, prior, unknown, params)
-    return upsample(rgb, alpha, guided_coefficients(guide.astype(np.float32), solved), unknown)
-
-
 def _masks(model: AnySizeModel, rgb: Image.Image, wanted: set[str]) -> dict[str, np.ndarray]:
     """Each wanted source's probability map, and the 320 px stage maps' spread."""
     maps = model.maps(rgb, MODEL_SIDE)
@@ -174,7 +141,7 @@ def score_photo(
             spread = maps["spread"] > candidate.disagreement
         alpha = full[candidate.source]
         if candidate.refine:
-            alpha = refined(rgb, alpha, candidate.params, spread)
+            alpha = refine_alpha(rgb, alpha, candidate.params, spread)
         scores[candidate.name] = _score(alpha, truth)
     return scores
 

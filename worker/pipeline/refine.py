@@ -74,9 +74,16 @@ DEFAULT = RefineParams()
 
 
 def refine_alpha(
-    rgb: Image.Image, alpha: Image.Image, params: RefineParams = DEFAULT
+    rgb: Image.Image,
+    alpha: Image.Image,
+    params: RefineParams = DEFAULT,
+    also_unknown: np.ndarray | None = None,
 ) -> Image.Image:
-    """`alpha` (L, the size of `rgb`) re-solved in its uncertain band from `rgb`'s colours."""
+    """`alpha` (L, the size of `rgb`) re-solved in its uncertain band from `rgb`'s colours.
+
+    `also_unknown` (a boolean map of any size, stretched to the working copy) adds pixels to
+    the trimap's unknown set; `bench.edges_unseen` measures such trimaps.
+    """
     if rgb.mode != "RGB" or alpha.mode != "L" or rgb.size != alpha.size:
         raise ValueError("refine_alpha needs an RGB image and an L alpha of one size")
     if max(rgb.size) < MIN_UPSCALE * MODEL_SIDE:
@@ -85,6 +92,8 @@ def refine_alpha(
     while True:
         guide, prior = working_copy(rgb, alpha, side)
         unknown = trimap(prior, band_radius(prior.shape, params.band), params)
+        if also_unknown is not None:
+            unknown |= cv2.resize(also_unknown.astype(np.uint8), unknown.shape[::-1]) > 0
         count = int(np.count_nonzero(unknown))
         if count <= MAX_UNKNOWN:
             break
