@@ -107,7 +107,7 @@ def _static_size(shape: list, default: tuple[int, int]) -> tuple[int, int]:
 
 
 _lock = threading.Lock()
-_models: dict[tuple[str, Engine], OnnxModel | OpenVinoModel] = {}
+_models: dict[tuple[str, Engine], OnnxModel | OpenVinoModel] = {}  # (file, engine)
 
 
 def get_model(name_or_path: str, settings: Settings) -> OnnxModel | OpenVinoModel:
@@ -115,7 +115,9 @@ def get_model(name_or_path: str, settings: Settings) -> OnnxModel | OpenVinoMode
     with _lock:
         spec, path = resolve_spec(name_or_path, settings.model_dir)
         engine = choose_engine(spec.name, settings)
-        key = (name_or_path, engine)
+        # Keyed by the file, not the name: the same name in another model folder is
+        # another model (or a missing one).
+        key = (str(path), engine)
         if key not in _models:
             threads = thread_count(settings.inference_threads)
             log.info("loading %s from %s on %s, %d threads", spec.name, path, engine, threads)
