@@ -13,21 +13,12 @@ from zipstream import ZIP_STORED, ZipStream
 from api.services import Services
 from shared.batches import Batch, BatchStore
 from shared.jobs import Job, JobStore, Status
+from shared.metrics.report_columns import PROXY_COLUMNS
 from shared.storage import Storage
 from shared.storage.base import CHUNK_BYTES
 
 SCAN = 200  # item records read per Redis round trip
 EXTENSIONS = {"image/png": "png", "image/webp": "webp", "image/jpeg": "jpg"}
-PROXY_COLUMNS = [
-    "foreground_fraction",
-    "mean_confidence",
-    "uncertain_fraction",
-    "boundary_sharpness",
-    "components",
-    "touches_border",
-    "needs_review",
-    "review_reasons",
-]
 REPORT_COLUMNS = [
     "name",
     "job_id",

@@ -16,6 +16,7 @@ from typing import Any
 
 from cutout.files import atomic_output
 from shared.errors import InvalidOption
+from shared.metrics.report_columns import PROXY_COLUMNS
 
 REPORT_FIELDS = [
     "input",
@@ -28,14 +29,7 @@ REPORT_FIELDS = [
     "height",
     "megapixels",
     "quality_score",
-    "foreground_fraction",
-    "mean_confidence",
-    "uncertain_fraction",
-    "boundary_sharpness",
-    "components",
-    "touches_border",
-    "needs_review",
-    "review_reasons",
+    *PROXY_COLUMNS,
     "decode_ms",
     "inference_ms",
     "total_ms",
