@@ -17,10 +17,10 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from shared.options import PRESETS
 from shared.settings import Settings
 from worker.models.cpu import CGROUP_ROOT, cgroup_cpu_quota, usable_cpus
 from worker.models.engine_choice import choose_engine
+from worker.presets import preset_model
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ def derive_budget(
 
 def read_budget(settings: Settings) -> WorkerBudget:
     """The budget for this process's real limits and the engine its default model runs on."""
-    engine = choose_engine(PRESETS[settings.preset]["model"], settings)
+    engine = choose_engine(preset_model(settings.preset, settings), settings)
     limits = (cgroup_memory_limit(), cgroup_cpu_quota(), usable_cpus())
     return with_room(settings, derive_budget(settings, *limits, engine), limits)
 
@@ -232,7 +232,7 @@ def with_room(
     memory_limit = limits[0]
     if memory_limit is None and settings.memory_constrained:
         memory_limit = ASSUMED_CONSTRAINED_BYTES
-    similar = PRESETS[budget.preset]["model"] in SIMILAR_SPEED_MODELS
+    similar = preset_model(budget.preset, settings) in SIMILAR_SPEED_MODELS
     if settings.engine != "auto" or budget.engine != "openvino" or not similar:
         return budget
     if not budget.constrained or memory_limit is None:

@@ -4,17 +4,16 @@ bench/engines.py measured faster for that model on this kind of machine.
 
 from __future__ import annotations
 
-import platform
 from typing import Literal
 
 import onnxruntime as ort
 
 from shared.errors import ModelUnavailable
 from shared.settings import Settings
+from worker.models.instructions import is_x86
 from worker.models.openvino_engine import openvino_available
 
 Engine = Literal["onnxruntime", "openvino"]
-X86_MACHINES = frozenset({"x86_64", "amd64"})
 # From bench/engines.py (bench/results/engines.json; x86 Xeon with AMX, 2 threads, f32 hint),
 # in 4 runs: OpenVINO took 0.77-0.90x onnxruntime's time on u2netp with masks within 1 grey
 # level, and 0.38-0.55x on u2netp-int8 (mean mask change from fp32 1.2/255 against
@@ -27,11 +26,6 @@ def cuda_wanted(execution_provider: str) -> bool:
     """Whether onnxruntime will run on CUDA with this provider setting."""
     has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
     return execution_provider == "cuda" or (execution_provider == "auto" and has_cuda)
-
-
-def is_x86() -> bool:
-    """Whether this is an x86-64 CPU, the only kind the engines were measured on."""
-    return platform.machine().lower() in X86_MACHINES
 
 
 def choose_engine(model_name: str, settings: Settings) -> Engine:

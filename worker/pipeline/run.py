@@ -32,6 +32,7 @@ from worker.pipeline.refine import refine_alpha
 from worker.pipeline.review import review
 from worker.pipeline.segment import Model, ModelLoader, full_size_mask, model_tensor, probability
 from worker.pipeline.timing import StageTimer
+from worker.presets import preset_model
 
 Source = bytes | BinaryIO | Path
 log = logging.getLogger(__name__)
@@ -98,7 +99,9 @@ class Outcome:
 
 def resolve(options: ProcessOptions, settings: Settings) -> ProcessOptions:
     """The options with the preset's and the settings' defaults filled in."""
-    return options.resolved(default_preset=settings.preset, default_model=settings.model)
+    preset = options.preset or settings.preset
+    model = settings.model if options.compat else preset_model(preset, settings)
+    return options.resolved(default_preset=settings.preset, default_model=model)
 
 
 def default_loader(settings: Settings) -> ModelLoader:
