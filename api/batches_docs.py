@@ -14,11 +14,7 @@ from typing import TypeVar
 View = TypeVar("View", bound=Callable[..., object])
 
 ERRORS = """
-        default:
-          description: An error
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/Error"}
+        default: {$ref: "#/components/responses/Error"}
 """
 NOT_FOUND = """
         404:

@@ -74,11 +74,7 @@ def _remove_background() -> Response | tuple[Response, int]:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/Job"}
-        default:
-          description: An error
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/Error"}
+        default: {$ref: "#/components/responses/Error"}
     """
     svc = services()
     job = _submit_and_wait(svc)
@@ -124,11 +120,7 @@ def evaluate() -> Response | tuple[Response, int]:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/Job"}
-        default:
-          description: An error
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/Error"}
+        default: {$ref: "#/components/responses/Error"}
     """
     job = _submit_and_wait(services(), overrides={"mode": "mask"}, wants_truth=True)
     pending = _not_done(job)

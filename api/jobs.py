@@ -44,11 +44,7 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/Job"}
-        default:
-          description: An error
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/Error"}
+        default: {$ref: "#/components/responses/Error"}
     """
     job, created = submit(
         services(),
@@ -78,11 +74,7 @@ def get_job(job_id: str) -> Response:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/Job"}
-        default:
-          description: An error
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/Error"}
+        default: {$ref: "#/components/responses/Error"}
     """
     return jsonify(job_json(find_job(job_id)))
 
@@ -103,11 +95,7 @@ def get_result(job_id: str) -> Response:
             image/jpeg: {schema: {type: string, format: binary}}
         302:
           description: A presigned storage link (S3 storage)
-        default:
-          description: An error
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/Error"}
+        default: {$ref: "#/components/responses/Error"}
     """
     return send_output(services(), find_job(job_id), "result")
 
@@ -126,11 +114,7 @@ def get_mask(job_id: str) -> Response:
             image/png: {schema: {type: string, format: binary}}
         302:
           description: A presigned storage link (S3 storage)
-        default:
-          description: An error
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/Error"}
+        default: {$ref: "#/components/responses/Error"}
     """
     return send_output(services(), find_job(job_id), "mask")
 
@@ -150,11 +134,7 @@ def delete_job(job_id: str) -> Response | tuple[str, int]:
               schema: {$ref: "#/components/schemas/Job"}
         204:
           description: Deleted with its files
-        default:
-          description: An error
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/Error"}
+        default: {$ref: "#/components/responses/Error"}
     """
     svc = services()
     job = find_job(job_id)

@@ -18,7 +18,7 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Flask, Response, current_app, jsonify, send_from_directory
 
 from api.auth import public
-from api.openapi_schemas import SCHEMAS
+from api.openapi_schemas import RESPONSES, SCHEMAS
 from api.page import STATIC
 
 blueprint = Blueprint("openapi", __name__)
@@ -89,6 +89,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
         spec.tag({"name": tag, "description": text})
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema)
+    for name, response in RESPONSES.items():
+        spec.components.response(name, response)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     key_header = {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
     spec.components.security_scheme("apiKey", key_header)

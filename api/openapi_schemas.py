@@ -192,3 +192,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "PageConfig": PAGE_CONFIG,
     **batch_schemas(_options()),
 }
+
+
+def _json_response(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+# The `default` answer of the operations, each referred to in one line of their docstrings.
+RESPONSES: dict[str, dict[str, Any]] = {
+    "Error": _json_response("An error", "Error"),
+    "RemoveBgError": _json_response("An error, remove.bg style", "RemoveBgErrors"),
+}

@@ -143,10 +143,6 @@ def static_file(filename: str) -> Response:
           description: The file
           content:
             application/octet-stream: {schema: {type: string}}
-        default:
-          description: An error
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/Error"}
+        default: {$ref: "#/components/responses/Error"}
     """
     return send_from_directory(STATIC, filename, max_age=300)

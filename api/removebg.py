@@ -208,11 +208,7 @@ def remove_background() -> Response:
             application/zip: {schema: {type: string, format: binary}}
             application/json:
               schema: {$ref: "#/components/schemas/RemoveBgJson"}
-        default:
-          description: An error, remove.bg style
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/RemoveBgErrors"}
+        default: {$ref: "#/components/responses/RemoveBgError"}
     """
     svc = services()
     call = parse_request(request)
@@ -234,11 +230,7 @@ def account() -> Response:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/Account"}
-        default:
-          description: An error, remove.bg style
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/RemoveBgErrors"}
+        default: {$ref: "#/components/responses/RemoveBgError"}
     """
     credits = {"total": UNMETERED_CREDITS, "subscription": 0, "payg": UNMETERED_CREDITS}
     attributes = {

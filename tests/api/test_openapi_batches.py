@@ -31,6 +31,8 @@ def _matches(document: dict[str, Any], route: str, method: str, response: TestRe
     """The response's JSON, after checking it against the documented schema for its status."""
     responses = document["paths"][route][method]["responses"]
     documented = responses.get(str(response.status_code)) or responses["default"]
+    if "$ref" in documented:  # a shared answer: #/components/responses/<name>
+        documented = document["components"]["responses"][documented["$ref"].rsplit("/", 1)[1]]
     schema = documented["content"][response.mimetype]["schema"]
     body = response.get_json()
     validator = Draft202012Validator({**schema, "components": document["components"]})
