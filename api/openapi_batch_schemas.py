@@ -116,10 +116,12 @@ WEBHOOK_VIEW = {
         "deliveries": {"type": "array", "items": {"type": "object"}},
     },
 }
+COUNT_NAMES = ("pending", "queued", "processing", *JOB_STATUSES)
 COUNTS = {
     "type": "object",
-    "required": ["pending", *JOB_STATUSES],
-    "properties": {name: {"type": "integer", "minimum": 0} for name in ("pending", *JOB_STATUSES)},
+    "description": "items by state; pending = queued + processing",
+    "required": list(COUNT_NAMES),
+    "properties": {name: {"type": "integer", "minimum": 0} for name in COUNT_NAMES},
 }
 BATCH = {
     "type": "object",

@@ -59,13 +59,18 @@ local function progress(batch, events, now)
 end
 """
 
-# KEYS: batch, ended set, events. ARGV: job id, status, needs_review (0/1), now.
+# KEYS: batch, ended set, events, started set. ARGV: job id, status, needs_review (0/1), now.
+# An item that ends counts as started too (one canceled while queued never started), so
+# started - ended is what is processing and items - started what waits in the queue.
 _ITEM_ENDED = (
     _COMPLETE
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[1], 'ended', 1)
+if redis.call('SADD', KEYS[4], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'started', 1) end
+local ttl = redis.call('TTL', KEYS[1])  -- sets made after the last item was added expire too
+if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl); redis.call('EXPIRE', KEYS[4], ttl) end
 redis.call('HINCRBY', KEYS[1], 'count:' .. ARGV[2], 1)
 if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'needs_review', 1) end
 redis.call('HSET', KEYS[1], 'last_ended_at', ARGV[4])
@@ -74,12 +79,12 @@ return 1
 """
 )
 
-# KEYS: batch, items list, ended set, events. ARGV: job id, retention seconds.
+# KEYS: batch, items list, ended set, started set. ARGV: job id, retention seconds.
 _ITEM_ADDED = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'items', 1)
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
+for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
 return 1
 """
 
@@ -132,6 +137,7 @@ class Batch:
     last_ended_at: float | None = None
     items: int = 0
     ended: int = 0
+    started: int = 0  # items that started processing or ended (shared/batchstarts.py)
     pending_sources: int = 0
     needs_review: int = 0
     counts: dict[str, int] = field(default_factory=dict)
@@ -141,11 +147,21 @@ class Batch:
         """Items queued or processing."""
         return self.items - self.ended
 
+    @property
+    def processing(self) -> int:
+        """Items a worker has started and not ended (0 for batches older than the count)."""
+        return min(self.pending, max(0, self.started - self.ended))
+
 
 def keys(batch_id: str) -> dict[str, str]:
     """The Redis keys of one batch."""
     base = f"{PREFIX}{batch_id}"
-    return {"batch": base, "items": f"{base}:items", "ended": f"{base}:ended"}
+    return {
+        "batch": base,
+        "items": f"{base}:items",
+        "ended": f"{base}:ended",
+        "started": f"{base}:started",
+    }
 
 
 def source_key(batch_id: str, number: int, kind: str) -> str:
@@ -160,7 +176,7 @@ def queue_job_ended(pipe: Any, job: Job) -> None:
     proxy = (job.metrics or {}).get("proxy") or {}
     k = keys(job.batch_id)
     args = (job.id, job.status.value, "1" if proxy.get("needs_review") else "0", time.time())
-    pipe.eval(_ITEM_ENDED, 3, k["batch"], k["ended"], EVENTS, *args)
+    pipe.eval(_ITEM_ENDED, 4, k["batch"], k["ended"], EVENTS, k["started"], *args)
 
 
 def after_job_ended(client: redis.Redis, job: Job) -> None:
@@ -211,7 +227,7 @@ class BatchStore:
         A job created already terminal (a bad item) is counted as ended at once.
         """
         k = keys(batch_id)
-        item_keys = (k["batch"], k["items"], k["ended"], EVENTS)
+        item_keys = (k["batch"], k["items"], k["ended"], k["started"])
         pipe.eval(_ITEM_ADDED, 4, *item_keys, job.id, self.retention)
         if job.status.is_terminal():
             queue_job_ended(pipe, job)
@@ -276,6 +292,7 @@ def _from_hash(raw: dict[Any, Any]) -> Batch:
         last_ended_at=number("last_ended_at"),
         items=int(values.get("items", 0)),
         ended=int(values.get("ended", 0)),
+        started=int(values.get("started", 0)),
         pending_sources=int(values.get("pending_sources", 0)),
         needs_review=int(values.get("needs_review", 0)),
         counts={status: int(values.get(f"count:{status}", 0)) for status in JOB_STATUSES},

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from shared import job_end, unfinished
+from shared import batchstarts, job_end, unfinished
 from shared.keys import ANONYMOUS
 
 KEY_PREFIX = "cutout:"
@@ -155,6 +155,8 @@ class JobStore:
                         pipe.xadd(finished, {"status": job.status.value}, maxlen=1)
                         pipe.expire(finished, self.retention)
                         job_end.queue(pipe, job, base_url=self.public_url)
+                    else:
+                        batchstarts.queue_job_moved(pipe, job)
                     if job.status is Status.CANCELED:  # a task may still write outputs
                         unfinished.queue_sweep_later(pipe, job_id, job.updated_at)
                     pipe.execute()

@@ -76,7 +76,14 @@ def test_images_good_and_bad_end_in_one_completed_batch(api: Api, worker: Worker
     worker.run_all()
     batch = _batch(api, body["id"])
     assert batch["status"] == "completed" and batch["progress"] == 1.0
-    assert batch["counts"] == {"pending": 0, "succeeded": 2, "failed": 1, "canceled": 0}
+    assert batch["counts"] == {
+        "pending": 0,
+        "queued": 0,
+        "processing": 0,
+        "succeeded": 2,
+        "failed": 1,
+        "canceled": 0,
+    }
     assert batch["options"]["mode"] == "mask" and batch["name"] == "spring"
     assert _events(api, body["id"]) == {"batch.completed": 1}
     job = api.client.get(f"/v1/jobs/{items['a.jpg']['job_id']}").get_json()
@@ -201,10 +208,19 @@ def test_another_tenants_batch_is_not_found(api: Api, worker: Worker) -> None:
 def test_delete_cancels_what_has_not_started(api: Api, worker: Worker) -> None:
     body = _create(api, images=_files(("a.jpg", GOOD), ("b.jpg", OTHER))).get_json()
     worker.run_all(limit=1)
+    counts = _batch(api, body["id"])["counts"]
+    assert (counts["pending"], counts["queued"], counts["processing"]) == (1, 1, 0)
     answer = api.client.delete(f"/v1/batches/{body['id']}").get_json()
     assert answer["status"] == "canceled" and answer["canceled"] == 1
     worker.run_all()
-    assert answer["counts"] == {"pending": 0, "succeeded": 1, "failed": 0, "canceled": 1}
+    assert answer["counts"] == {
+        "pending": 0,
+        "queued": 0,
+        "processing": 0,
+        "succeeded": 1,
+        "failed": 0,
+        "canceled": 1,
+    }
 
 
 def test_jobs_are_paged_and_filtered(api: Api, worker: Worker) -> None:

@@ -56,6 +56,34 @@ def test_a_job_counted_twice_counts_once() -> None:
     assert stored is not None and stored.ended == 1 and stored.counts["succeeded"] == 1
 
 
+def _counts(jobs: JobStore, batch_id: str) -> tuple[int, int, int]:
+    """(queued, processing, ended) as the batch's JSON reports them."""
+    stored = BatchStore(jobs.redis, retention_seconds=600).get(batch_id)
+    assert stored is not None
+    return stored.pending - stored.processing, stored.processing, stored.ended
+
+
+def test_items_are_counted_queued_then_processing_then_ended() -> None:
+    jobs, batches = _stores()
+    batch = batches.create(Batch(id="b3", tenant="t"))
+    first, second, third = (_add(jobs, batches, batch, Status.QUEUED) for _ in range(3))
+    assert _counts(jobs, batch.id) == (3, 0, 0)
+    for _ in range(2):  # a redelivery of a job already processing counts once
+        jobs.start(first.id, worker="w", max_attempts=3)
+    jobs.start(second.id, worker="w", max_attempts=3)
+    assert _counts(jobs, batch.id) == (1, 2, 0)
+    jobs.requeue(second.id)  # a retry waits in the queue again
+    assert _counts(jobs, batch.id) == (2, 1, 0)
+    jobs.succeed(first.id, lambda job: None)
+    jobs.cancel(third.id)  # ended without starting
+    assert _counts(jobs, batch.id) == (1, 0, 2)
+    jobs.start(second.id, worker="w", max_attempts=3)
+    jobs.fail(second.id, "invalid_image", "no")
+    assert _counts(jobs, batch.id) == (0, 0, 3)
+    for key in ("cutout:batch:b3:started", "cutout:batch:b3:ended"):
+        assert 0 < jobs.redis.ttl(key) <= 600  # the sets expire with the batch
+
+
 def test_queue_lists_are_kombus_names() -> None:
     channel = Channel.__new__(Channel)
     channel.priority_steps = PRIORITY_STEPS
