@@ -52,6 +52,7 @@ def renderers(results: Path) -> dict[str, Callable[[], str]]:
 
     return {
         "pipeline": one("pipeline", pipeline_tables, machine_shown=True),
+        "pipeline_avx2": one("pipeline_avx2", pipeline_tables, machine_shown=True),
         "cli": one("cli_batch", cli_tables, machine_shown=True),
         "engines": one("engines", engines_table),
         "service": one("service", service_tables),
