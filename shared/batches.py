@@ -138,6 +138,7 @@ class Batch:
     items: int = 0
     ended: int = 0
     started: int = 0  # items that started processing or ended (shared/batchstarts.py)
+    counts_started: bool = True  # False: made before `started` was kept; all pending queued
     pending_sources: int = 0
     needs_review: int = 0
     counts: dict[str, int] = field(default_factory=dict)
@@ -149,7 +150,9 @@ class Batch:
 
     @property
     def processing(self) -> int:
-        """Items a worker has started and not ended (0 for batches older than the count)."""
+        """Items a worker has started and not ended."""
+        if not self.counts_started:
+            return 0
         return min(self.pending, max(0, self.started - self.ended))
 
 
@@ -210,6 +213,7 @@ class BatchStore:
             "ended": 0,
             "pending_sources": 0,
             "needs_review": 0,
+            "counts_started": 1,
         }
         with self.redis.pipeline() as pipe:
             pipe.hset(k["batch"], mapping=fields)
@@ -293,6 +297,7 @@ def _from_hash(raw: dict[Any, Any]) -> Batch:
         items=int(values.get("items", 0)),
         ended=int(values.get("ended", 0)),
         started=int(values.get("started", 0)),
+        counts_started="counts_started" in values,
         pending_sources=int(values.get("pending_sources", 0)),
         needs_review=int(values.get("needs_review", 0)),
         counts={status: int(values.get(f"count:{status}", 0)) for status in JOB_STATUSES},

@@ -84,6 +84,17 @@ def test_items_are_counted_queued_then_processing_then_ended() -> None:
         assert 0 < jobs.redis.ttl(key) <= 600  # the sets expire with the batch
 
 
+def test_a_batch_made_before_the_started_count_reports_its_pending_items_queued() -> None:
+    jobs, batches = _stores()
+    batch = batches.create(Batch(id="b4", tenant="t"))
+    jobs.redis.hdel("cutout:batch:b4", "counts_started")  # as an older version made it
+    first, second = (_add(jobs, batches, batch, Status.QUEUED) for _ in range(2))
+    jobs.start(first.id, worker="w", max_attempts=3)
+    assert _counts(jobs, batch.id) == (2, 0, 0)  # not split: no started count to trust
+    jobs.succeed(first.id, lambda job: None)
+    assert _counts(jobs, batch.id) == (1, 0, 1)
+
+
 def test_queue_lists_are_kombus_names() -> None:
     channel = Channel.__new__(Channel)
     channel.priority_steps = PRIORITY_STEPS

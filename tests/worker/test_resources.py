@@ -141,6 +141,15 @@ def _auto_budget(limit_mb: int | None, **settings: object) -> WorkerBudget:
     return with_room(chosen, derive_budget(chosen, *limits, "openvino"), limits)
 
 
+def test_fast_on_fp32_keeps_openvino_while_its_peak_leaves_room(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("worker.presets.int8_pays", lambda: False)  # AVX2 alone: fast is fp32
+    budget = _auto_budget(512, preset="fast")
+    assert budget.engine == "openvino" and not budget.engine_for_room
+    assert peak_mb("openvino", "fast", budget.max_megapixels) <= 512 * (1 - ROOM_FRACTION)
+
+
 def test_auto_leaves_openvino_when_it_would_leave_a_512_mb_worker_no_room() -> None:
     budget = _auto_budget(512)
     assert budget.engine == "onnxruntime" and budget.engine_for_room
@@ -160,7 +169,10 @@ def test_auto_leaves_openvino_when_it_would_leave_a_512_mb_worker_no_room() -> N
         (512, {"preset": "fast"}),  # int8: OpenVINO is twice as fast
     ],
 )
-def test_auto_keeps_openvino_otherwise(limit_mb: int | None, settings: dict) -> None:
+def test_auto_keeps_openvino_otherwise(
+    limit_mb: int | None, settings: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("worker.presets.int8_pays", lambda: True)  # a CPU with VNNI or AMX
     budget = _auto_budget(limit_mb, **settings)
     assert budget.engine == "openvino" and not budget.engine_for_room
     assert "engine" not in budgeted(Settings(**settings), budget).model_fields_set - set(settings)
