@@ -12,6 +12,7 @@ from zipstream import ZIP_STORED, ZipStream
 
 from api.services import Services
 from shared.batches import Batch, BatchStore
+from shared.disposition import content_disposition
 from shared.jobs import Job, JobStore, Status
 from shared.metrics.report_columns import PROXY_COLUMNS
 from shared.storage import Storage
@@ -147,7 +148,9 @@ def _result_url_maker() -> Any:
 def report_response(svc: Services, batch_id: str) -> Response:
     lines = report_lines(svc, batch_id, _result_url_maker())
     response = Response(lines, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{batch_id}-report.csv"'
+    response.headers["Content-Disposition"] = content_disposition(
+        f"{batch_id}-report.csv", "attachment"
+    )
     return response
 
 
@@ -187,6 +190,6 @@ def results_zip(svc: Services, batch_id: str, report: Iterable[str]) -> ZipStrea
 def results_response(svc: Services, batch: Batch) -> Response:
     report = report_lines(svc, batch.id, _result_url_maker())
     response = Response(iter(results_zip(svc, batch.id, report)), mimetype="application/zip")
-    filename = f"{batch.name or batch.id}-results.zip".replace('"', "")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    filename = f"{batch.name or batch.id}-results.zip"
+    response.headers["Content-Disposition"] = content_disposition(filename, "attachment")
     return response

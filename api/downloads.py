@@ -6,6 +6,7 @@ from flask import Response, redirect
 from werkzeug.wsgi import FileWrapper
 
 from api.services import Services
+from shared.disposition import content_disposition
 from shared.errors import JobNotFinished, NotFound
 from shared.jobs import Job, Status
 
@@ -30,5 +31,5 @@ def send_output(svc: Services, job: Job, name: str, *, allow_redirect: bool = Tr
     stream = svc.storage.open(output["key"])
     response = Response(FileWrapper(stream), mimetype=output["media_type"], direct_passthrough=True)
     response.headers["Content-Length"] = str(svc.storage.size(output["key"]))
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Content-Disposition"] = content_disposition(filename)
     return response

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO
-from urllib.parse import quote
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -19,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, IncompleteReadError
 from botocore.exceptions import ConnectionError as EndpointError
 
+from shared.disposition import content_disposition
 from shared.errors import CutoutError, NotFound, StorageUnavailable
 from shared.storage.base import Storage, validate_key, validate_prefix
 
@@ -201,21 +201,6 @@ def make_client(
         response_checksum_validation="when_required",
     )
     return session.client("s3", endpoint_url=endpoint_url, config=config)
-
-
-def content_disposition(filename: str) -> str:
-    """A Content-Disposition naming `filename` that any client parses (RFC 6266 and 5987).
-
-    `inline`, as when the API streams a file itself: browsers show the image, and saving it
-    still proposes `filename`.
-    """
-    name = "".join(ch for ch in filename if ch.isprintable()).replace("/", "_").replace("\\", "_")
-    name = name or "download"
-    fallback = "".join(ch if ch.isascii() and ch != '"' else "_" for ch in name)
-    header = f'inline; filename="{fallback}"'
-    if fallback != name:
-        header += f"; filename*=UTF-8''{quote(name, safe='')}"
-    return header
 
 
 @contextlib.contextmanager

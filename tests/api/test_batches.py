@@ -289,3 +289,19 @@ def test_json_body_options_may_be_numbers_and_booleans(api: Api, worker: Worker)
     nested = api.client.post("/v1/batches", json={"quality": [2]})
     assert nested.status_code == 400
     assert nested.get_json()["error"]["code"] == "invalid_option"
+
+
+def test_a_batch_named_with_a_newline_or_any_script_still_downloads(
+    api: Api, worker: Worker
+) -> None:
+    body = _create(api, name="spring\r\n日本", images=_files(("a.jpg", GOOD))).get_json()
+    worker.run_all()
+    for route in ("results.zip", "report.csv"):
+        response = api.client.get(f"/v1/batches/{body['id']}/{route}")
+        assert response.status_code == 200, route
+        header = response.headers["Content-Disposition"]
+        assert header.startswith("attachment; filename=") and header.isascii()
+    zip_header = api.client.get(f"/v1/batches/{body['id']}/results.zip").headers
+    assert (
+        "filename*=UTF-8''spring%E6%97%A5%E6%9C%AC-results.zip" in zip_header["Content-Disposition"]
+    )
