@@ -9,7 +9,11 @@ completes a batch also pushes its `batch.completed` event onto a list, which
 
 `JobStore.update` calls `queue_job_ended` inside the MULTI that makes a job terminal, so a
 job's end and its batch's counters are written together or not at all; the ended-set makes
-a second call for the same job (a later update of a finished job) a no-op.
+a second call for the same job (a later update of a finished job) a no-op. Every other
+change of an item calls `queue_job_moved`, which keeps the started set: a job that starts
+processing joins it, one sent back to the queue (a retry, a re-send) leaves it, and an item
+that ends joins it too, so `started - ended` items are processing and `items - started`
+wait in the queue. The scripts are in shared/batch_scripts.py.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import redis
+
+from shared.batch_scripts import CANCEL, CLOSE, ITEM_ADDED, ITEM_ENDED, ITEM_MOVED, SOURCE_DONE
 
 if TYPE_CHECKING:
     from shared.jobs import Job
@@ -36,83 +42,6 @@ class BatchStatus(StrEnum):
     CLOSED = "closed"  # no more items; waiting for the ones there
     COMPLETED = "completed"  # closed and every item ended
     CANCELED = "canceled"  # DELETE: what had not started was canceled
-
-
-# Completion, shared by every script: closed, nothing left to expand, every item ended.
-_COMPLETE = """
-local function complete(batch, events, now)
-  local h = redis.call('HMGET', batch, 'status', 'items', 'ended', 'pending_sources', 'id')
-  if h[1] == 'closed' and tonumber(h[2]) == tonumber(h[3]) and tonumber(h[4]) == 0 then
-    redis.call('HSET', batch, 'status', 'completed', 'completed_at', now)
-    redis.call('RPUSH', events, cjson.encode({type='batch.completed', batch_id=h[5]}))
-    return 1
-  end
-  return 0
-end
-local function progress(batch, events, now)
-  local h = redis.call('HMGET', batch, 'progress_every', 'last_progress_at', 'status', 'id')
-  local every = tonumber(h[1] or '0') or 0
-  if every > 0 and h[3] ~= 'completed' and tonumber(now) - tonumber(h[2] or '0') >= every then
-    redis.call('HSET', batch, 'last_progress_at', now)
-    redis.call('RPUSH', events, cjson.encode({type='batch.progress', batch_id=h[4]}))
-  end
-end
-"""
-
-# KEYS: batch, ended set, events, started set. ARGV: job id, status, needs_review (0/1), now.
-# An item that ends counts as started too (one canceled while queued never started), so
-# started - ended is what is processing and items - started what waits in the queue.
-_ITEM_ENDED = (
-    _COMPLETE
-    + """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], 'ended', 1)
-if redis.call('SADD', KEYS[4], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'started', 1) end
-local ttl = redis.call('TTL', KEYS[1])  -- sets made after the last item was added expire too
-if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl); redis.call('EXPIRE', KEYS[4], ttl) end
-redis.call('HINCRBY', KEYS[1], 'count:' .. ARGV[2], 1)
-if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'needs_review', 1) end
-redis.call('HSET', KEYS[1], 'last_ended_at', ARGV[4])
-if complete(KEYS[1], KEYS[3], ARGV[4]) == 0 then progress(KEYS[1], KEYS[3], ARGV[4]) end
-return 1
-"""
-)
-
-# KEYS: batch, items list, ended set, started set. ARGV: job id, retention seconds.
-_ITEM_ADDED = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'items', 1)
-for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
-return 1
-"""
-
-# KEYS: batch, events. ARGV: now (also for _SOURCE_DONE).
-_CLOSE = (
-    _COMPLETE
-    + """
-if redis.call('HGET', KEYS[1], 'status') ~= 'open' then return -1 end
-redis.call('HSET', KEYS[1], 'status', 'closed', 'closed_at', ARGV[1])
-return complete(KEYS[1], KEYS[2], ARGV[1])
-"""
-)
-
-_SOURCE_DONE = (
-    _COMPLETE
-    + """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], 'pending_sources', -1)
-return complete(KEYS[1], KEYS[2], ARGV[1])
-"""
-)
-
-_CANCEL = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'completed' or status == 'canceled' or not status then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'canceled', 'closed_at', ARGV[1])
-return 1
-"""
 
 
 def new_batch_id() -> str:
@@ -137,7 +66,7 @@ class Batch:
     last_ended_at: float | None = None
     items: int = 0
     ended: int = 0
-    started: int = 0  # items that started processing or ended (shared/batchstarts.py)
+    started: int = 0  # items that started processing or ended (see the module's doc)
     counts_started: bool = True  # False: made before `started` was kept; all pending queued
     pending_sources: int = 0
     needs_review: int = 0
@@ -179,7 +108,16 @@ def queue_job_ended(pipe: Any, job: Job) -> None:
     proxy = (job.metrics or {}).get("proxy") or {}
     k = keys(job.batch_id)
     args = (job.id, job.status.value, "1" if proxy.get("needs_review") else "0", time.time())
-    pipe.eval(_ITEM_ENDED, 4, k["batch"], k["ended"], EVENTS, k["started"], *args)
+    pipe.eval(ITEM_ENDED, 4, k["batch"], k["ended"], EVENTS, k["started"], *args)
+
+
+def queue_job_moved(pipe: Any, job: Job) -> None:
+    """Inside the MULTI that changes an unfinished `job`: count it processing or queued."""
+    if job.batch_id is None or job.status.is_terminal():
+        return
+    k = keys(job.batch_id)
+    processing = "1" if job.status.value == "processing" else "0"
+    pipe.eval(ITEM_MOVED, 3, k["batch"], k["started"], k["ended"], job.id, processing)
 
 
 def after_job_ended(client: redis.Redis, job: Job) -> None:
@@ -232,7 +170,7 @@ class BatchStore:
         """
         k = keys(batch_id)
         item_keys = (k["batch"], k["items"], k["ended"], k["started"])
-        pipe.eval(_ITEM_ADDED, 4, *item_keys, job.id, self.retention)
+        pipe.eval(ITEM_ADDED, 4, *item_keys, job.id, self.retention)
         if job.status.is_terminal():
             queue_job_ended(pipe, job)
 
@@ -246,16 +184,16 @@ class BatchStore:
 
     def source_done(self, batch_id: str) -> bool:
         """A source is fully expanded; True if that completed the batch."""
-        return self._run(_SOURCE_DONE, batch_id) == 1
+        return self._run(SOURCE_DONE, batch_id) == 1
 
     def close(self, batch_id: str) -> int:
         """No more items: 1 if that completed the batch, 0 if not yet, -1 if not open."""
-        return int(self._run(_CLOSE, batch_id))
+        return int(self._run(CLOSE, batch_id))
 
     def cancel(self, batch_id: str) -> bool:
         """Mark the batch canceled (its unstarted jobs are canceled by the caller)."""
         k = keys(batch_id)["batch"]
-        return self.redis.eval(_CANCEL, 1, k, time.time()) == 1
+        return self.redis.eval(CANCEL, 1, k, time.time()) == 1
 
     def item_ids(self, batch_id: str, start: int, count: int) -> list[str]:
         """Item job ids in the order they were added, from position `start`."""

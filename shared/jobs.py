@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from shared import batchstarts, job_end, unfinished
+from shared import batches, job_end, unfinished
 from shared.keys import ANONYMOUS
 
 KEY_PREFIX = "cutout:"
@@ -156,7 +156,7 @@ class JobStore:
                         pipe.expire(finished, self.retention)
                         job_end.queue(pipe, job, base_url=self.public_url)
                     else:
-                        batchstarts.queue_job_moved(pipe, job)
+                        batches.queue_job_moved(pipe, job)
                     if job.status is Status.CANCELED:  # a task may still write outputs
                         unfinished.queue_sweep_later(pipe, job_id, job.updated_at)
                     pipe.execute()

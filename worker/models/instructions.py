@@ -23,7 +23,7 @@ def is_x86() -> bool:
     return platform.machine().lower() in X86_MACHINES
 
 
-def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str] | None:
+def cpu_flags(cpuinfo: Path) -> frozenset[str] | None:
     """The first CPU's feature flags, or None when /proc/cpuinfo cannot tell."""
     try:
         text = cpuinfo.read_text()
